@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "cpuset.h"
+#include "util.h"
+
+typedef struct DomainPins {
+        bool running;
+        CpuSet *vcpu;
+        size_t n_vcpu;
+        bool has_emulator;
+        CpuSet emulator;
+        unsigned *iothread_ids;
+        CpuSet *iothread;
+        size_t n_iothread;
+} DomainPins;
+
+bool libvirt_available(void);
+/* Reads the live pins of a domain; a domain that is not running (or does
+ * not exist) is not an error: ret->running is false. */
+int libvirt_observe(const char *uri, const char *domain, DomainPins *ret, char **ret_error);
+void domain_pins_free(DomainPins *d);

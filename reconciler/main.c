@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The command-line layer: the only place that prints and exits. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "host.h"
+#include "output.h"
+#include "plan.h"
+
+#include "build-config.h"
+
+typedef struct Options {
+        StrList configs;
+        const char *root;
+        const char *state_dir;
+        OutputFormat output;
+        int verbosity; /* -1 quiet, 0, 1 verbose */
+        bool detailed_exitcodes;
+        LibvirtMode libvirt;
+        StrList activate;
+        bool check, diff, force;
+        const char *command;
+        char **args;
+        int n_args;
+} Options;
+
+enum {
+        ARG_CONFIG = 0x100,
+        ARG_ROOT,
+        ARG_STATE_DIR,
+        ARG_OUTPUT,
+        ARG_DETAILED,
+        ARG_LIBVIRT,
+        ARG_ACTIVATE,
+        ARG_CHECK,
+        ARG_DIFF,
+        ARG_FORCE,
+        ARG_VERSION,
+};
+
+static void help(FILE *f) {
+        fputs("Usage: cpushield [OPTIONS] COMMAND [ARGS]\n"
+              "\n"
+              "Gives virtual machines exclusive CPUs while they run, and gives everything\n"
+              "back, exactly, when they stop.\n"
+              "\n"
+              "Commands:\n"
+              "  plan [--activate NAME]...  show what apply would change (nothing is written)\n"
+              "  status                     topology map: who owns each CPU\n"
+              "  xml NAME                   the libvirt <cputune> block for VM NAME\n"
+              "\n"
+              "Options:\n"
+              "  --config FILE          configuration file (repeatable; default\n"
+              "                         " CONFIG_DEFAULT_FILE " then " CONFIG_DEFAULT_DIR "/*.yaml)\n"
+              "  --root DIR             read and change the host below DIR (default /)\n"
+              "  --state-dir DIR        journal and lock directory (default /run/cpushield)\n"
+              "  --output text|json     output format (default text)\n"
+              "  --detailed-exitcodes   plan/apply exit 2 when there are changes\n"
+              "  --libvirt auto|yes|no  consult libvirt (auto: only when --root is /)\n"
+              "  -q, --quiet            print errors only\n"
+              "  -v, --verbose          print more detail\n"
+              "  -h, --help             this text\n"
+              "  --version              version and built-in features\n",
+              f);
+}
+
+static void version(void) {
+        printf("cpushield %s\n", CPUSHIELD_VERSION);
+        printf("features: +yaml %clibvirt %cudev %csystemd\n", HAVE_LIBVIRT ? '+' : '-', HAVE_UDEV ? '+' : '-',
+               HAVE_SYSTEMD ? '+' : '-');
+}
+
+static int parse_options(int argc, char **argv, Options *o) {
+        static const struct option longopts[] = {
+                { "config", required_argument, NULL, ARG_CONFIG },
+                { "root", required_argument, NULL, ARG_ROOT },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "output", required_argument, NULL, ARG_OUTPUT },
+                { "detailed-exitcodes", no_argument, NULL, ARG_DETAILED },
+                { "libvirt", required_argument, NULL, ARG_LIBVIRT },
+                { "activate", required_argument, NULL, ARG_ACTIVATE },
+                { "check", no_argument, NULL, ARG_CHECK },
+                { "diff", no_argument, NULL, ARG_DIFF },
+                { "force", no_argument, NULL, ARG_FORCE },
+                { "quiet", no_argument, NULL, 'q' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "qvh", longopts, NULL)) >= 0)
+                switch (c) {
+                case ARG_CONFIG:
+                        strlist_add(&o->configs, optarg);
+                        break;
+                case ARG_ROOT:
+                        o->root = optarg;
+                        break;
+                case ARG_STATE_DIR:
+                        o->state_dir = optarg;
+                        break;
+                case ARG_OUTPUT:
+                        if (streq(optarg, "text"))
+                                o->output = OUTPUT_TEXT;
+                        else if (streq(optarg, "json"))
+                                o->output = OUTPUT_JSON;
+                        else {
+                                fprintf(stderr, "cpushield: --output takes text or json, not '%s'\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_DETAILED:
+                        o->detailed_exitcodes = true;
+                        break;
+                case ARG_LIBVIRT:
+                        if (streq(optarg, "auto"))
+                                o->libvirt = LIBVIRT_AUTO;
+                        else if (streq(optarg, "yes"))
+                                o->libvirt = LIBVIRT_YES;
+                        else if (streq(optarg, "no"))
+                                o->libvirt = LIBVIRT_NO;
+                        else {
+                                fprintf(stderr, "cpushield: --libvirt takes auto, yes or no, not '%s'\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_ACTIVATE:
+                        strlist_add(&o->activate, optarg);
+                        break;
+                case ARG_CHECK:
+                        o->check = true;
+                        break;
+                case ARG_DIFF:
+                        o->diff = true;
+                        break;
+                case ARG_FORCE:
+                        o->force = true;
+                        break;
+                case 'q':
+                        o->verbosity = -1;
+                        break;
+                case 'v':
+                        o->verbosity = 1;
+                        break;
+                case 'h':
+                        help(stdout);
+                        exit(0);
+                case ARG_VERSION:
+                        version();
+                        exit(0);
+                default:
+                        fputs("Try 'cpushield --help'.\n", stderr);
+                        return -EINVAL;
+                }
+        if (optind >= argc) {
+                help(stderr);
+                return -EINVAL;
+        }
+        o->command = argv[optind];
+        o->args = argv + optind + 1;
+        o->n_args = argc - optind - 1;
+        return 0;
+}
+
+/* Prints a fatal error the way the output format wants it. */
+static int fatal(const Options *o, const char *msg) {
+        if (o->output == OUTPUT_JSON) {
+                Plan empty = {};
+                StrList e = {};
+                strlist_add(&e, msg);
+                output_plan_json(stdout, &empty, &e);
+                strlist_free(&e);
+        }
+        fprintf(stderr, "%s\n", msg);
+        return 1;
+}
+
+static int load_all(const Options *o, HostParts parts, bool need_config, Host *h, Config *c, bool *ret_have_config) {
+        _cleanup_free_ char *err = NULL;
+        StrList files = {};
+        int r;
+
+        r = host_load(o->root, parts, h, &err);
+        if (r < 0)
+                return fatal(o, err), -1;
+        if (o->configs.n == 0) {
+                config_default_files(&files);
+                if (!need_config && access(files.v[0], F_OK) < 0) {
+                        strlist_free(&files);
+                        *ret_have_config = false;
+                        return 0;
+                }
+        } else
+                for (size_t i = 0; i < o->configs.n; i++)
+                        strlist_add(&files, o->configs.v[i]);
+        r = config_load(files.v, files.n, h, c, &err);
+        strlist_free(&files);
+        if (r < 0) {
+                host_free(h);
+                return fatal(o, err), -1;
+        }
+        *ret_have_config = true;
+        return 0;
+}
+
+/* Active VMs: those with activation "always", plus the ones named. */
+static int active_set(const Options *o, const Config *c, StrList *ret) {
+        StrList a = {};
+
+        for (size_t i = 0; i < c->n_vms; i++)
+                if (c->vms[i].activation == ACTIVATION_ALWAYS)
+                        strlist_add(&a, c->vms[i].name);
+        for (size_t i = 0; i < o->activate.n; i++) {
+                if (!config_find_vm(c, o->activate.v[i])) {
+                        _cleanup_free_ char *msg = xasprintf("cpushield: --activate %s: no VM of that name in the configuration",
+                                                             o->activate.v[i]);
+                        strlist_free(&a);
+                        return fatal(o, msg), -1;
+                }
+                if (!strlist_contains(&a, o->activate.v[i]))
+                        strlist_add(&a, o->activate.v[i]);
+        }
+        *ret = a;
+        return 0;
+}
+
+static bool use_libvirt(const Options *o, const Host *h) {
+        return o->libvirt == LIBVIRT_YES || (o->libvirt == LIBVIRT_AUTO && h->real_root);
+}
+
+static int cmd_plan(const Options *o) {
+        Host h;
+        Config c;
+        StrList active = {};
+        Plan p;
+        bool have;
+        int r, ret;
+
+        if (o->n_args > 0)
+                return fprintf(stderr, "cpushield: plan takes no arguments (use --activate NAME)\n"), 1;
+        if (load_all(o, HOST_ALL, true, &h, &c, &have) < 0)
+                return 1;
+        if (active_set(o, &c, &active) < 0) {
+                config_free(&c);
+                host_free(&h);
+                return 1;
+        }
+        r = plan_build(&h, &c, &active, NULL, NULL, use_libvirt(o, &h), &p);
+        if (o->output == OUTPUT_JSON)
+                output_plan_json(stdout, &p, NULL);
+        else if (o->verbosity >= 0 || r < 0)
+                output_plan_text(stdout, &p, "plan", o->verbosity > 0);
+        ret = r < 0 ? 1 : (o->detailed_exitcodes && p.n_changes > 0) ? 2 : 0;
+        plan_free(&p);
+        strlist_free(&active);
+        config_free(&c);
+        host_free(&h);
+        return ret;
+}
+
+static int cmd_status(const Options *o) {
+        Host h;
+        Config c = {};
+        StrList active = {};
+        bool have = false;
+
+        if (load_all(o, HOST_TOPOLOGY | HOST_CGROUPS, false, &h, &c, &have) < 0)
+                return 1;
+        if (have && active_set(o, &c, &active) < 0) {
+                config_free(&c);
+                host_free(&h);
+                return 1;
+        }
+        status_print(stdout, &h, have ? &c : NULL, &active, o->output);
+        strlist_free(&active);
+        if (have)
+                config_free(&c);
+        host_free(&h);
+        return 0;
+}
+
+static int cmd_xml(const Options *o) {
+        Host h;
+        Config c;
+        bool have;
+        const Vm *vm;
+
+        if (o->n_args != 1)
+                return fprintf(stderr, "cpushield: usage: cpushield xml NAME\n"), 1;
+        if (load_all(o, HOST_TOPOLOGY, true, &h, &c, &have) < 0)
+                return 1;
+        vm = config_find_vm(&c, o->args[0]);
+        if (!vm) {
+                fprintf(stderr, "cpushield: xml %s: no VM of that name in the configuration\n", o->args[0]);
+                config_free(&c);
+                host_free(&h);
+                return 1;
+        }
+        _cleanup_free_ char *xml = vm_cputune_xml(vm);
+        fputs(xml, stdout);
+        config_free(&c);
+        host_free(&h);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        Options o = { .root = "/", .state_dir = "/run/cpushield" };
+        static const struct {
+                const char *name;
+                int (*run)(const Options *);
+        } commands[] = {
+                { "plan", cmd_plan },
+                { "status", cmd_status },
+                { "xml", cmd_xml },
+        };
+        int r = 1;
+
+        if (parse_options(argc, argv, &o) < 0)
+                return 1;
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(o.command, commands[i].name)) {
+                        r = commands[i].run(&o);
+                        goto done;
+                }
+        fprintf(stderr, "cpushield: unknown command '%s'. Try 'cpushield --help'.\n", o.command);
+done:
+        strlist_free(&o.configs);
+        strlist_free(&o.activate);
+        return r;
+}

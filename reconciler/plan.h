@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "config.h"
+#include "cpuset.h"
+#include "host.h"
+#include "util.h"
+
+typedef enum ChangeKind {
+        KIND_CPUSET,
+        KIND_KTHREAD,
+        KIND_IRQ,
+        KIND_WORKQUEUE,
+        KIND_POWER,
+        KIND_LIBVIRT,
+        _KIND_MAX,
+} ChangeKind;
+
+/* How a change is carried out. Every change has a target (the kernel path
+ * as seen from the root, or "systemd:UNIT/PROPERTY", "libvirt:DOMAIN/vcpuN")
+ * and from/to values in the form the kernel file shows them. */
+typedef enum ChangeOp {
+        OP_WRITE,       /* write `to` into the file `target` */
+        OP_SUBTREE,     /* enable a controller: write "+cpuset" to target */
+        OP_MKDIR,       /* create the cgroup directory `target` */
+        OP_AFFINITY,    /* sched_setaffinity(pid) to `to`; target /proc/PID */
+        OP_UNIT,        /* systemd SetUnitProperties(unit, AllowedCPUs=to), runtime */
+        OP_MOVE_TASKS,  /* v1: move the tasks in `pids` into the cgroup `target` */
+        OP_LIBVIRT_PIN, /* live pin through libvirt */
+} ChangeOp;
+
+typedef enum PinKind { PIN_VCPU, PIN_EMULATOR, PIN_IOTHREAD } PinKind;
+
+typedef struct Change {
+        ChangeKind kind;
+        ChangeOp op;
+        char *target;
+        char *from; /* NULL = unknown (libvirt domain not running or not consulted) */
+        char *to;
+        char *vm;   /* the active VM(s) this change serves, comma-separated */
+        char *name; /* what the target is, for people: IRQ actions, thread name */
+        /* OP_AFFINITY */
+        int pid;
+        unsigned long long start_time;
+        /* OP_UNIT */
+        char *unit;
+        /* OP_MOVE_TASKS */
+        int *pids;
+        size_t n_pids;
+        /* OP_LIBVIRT_PIN */
+        char *uri, *domain;
+        PinKind pin;
+        unsigned pin_id;
+} Change;
+
+typedef struct Skipped {
+        ChangeKind kind;
+        char *target;
+        char *reason;
+} Skipped;
+
+typedef struct Plan {
+        StrList active;
+        Change *changes;
+        size_t n_changes;
+        Skipped *skipped;
+        size_t n_skipped;
+        StrList warnings;
+        StrList errors;
+} Plan;
+
+/* Journaled originals: a reconcile computes desired values from what the
+ * host had before cpushield touched it, so deactivating one VM gives back
+ * exactly what only it needed. NULL lookup = nothing journaled. */
+typedef const char *(*OriginalLookup)(void *userdata, const char *target);
+
+typedef enum LibvirtMode { LIBVIRT_AUTO, LIBVIRT_YES, LIBVIRT_NO } LibvirtMode;
+
+typedef struct PlanInput {
+        const Host *host;
+        const Config *cfg;
+        const StrList *active;    /* names of active VMs */
+        CpuSet vm_cpus;           /* union of the active VMs' CPUs */
+        CpuSet housekeeping;      /* online CPUs minus vm_cpus */
+        OriginalLookup original;
+        void *userdata;
+        bool libvirt;             /* consult libvirt for current pins */
+} PlanInput;
+
+int plan_build(const Host *h, const Config *c, const StrList *active, OriginalLookup original, void *userdata,
+               bool use_libvirt, Plan *ret);
+void plan_free(Plan *p);
+
+Change *plan_add(Plan *p, ChangeKind kind, ChangeOp op, const char *target, const char *from, const char *to);
+void plan_skip(Plan *p, ChangeKind kind, const char *target, const char *fmt, ...) _printf_(4, 5);
+
+const char *change_kind_to_string(ChangeKind k);
+
+/* The baseline of an item: its journaled original, else what we observe. */
+const char *plan_baseline(const PlanInput *in, const char *target, const char *observed);
+/* Comma-separated names of the active VMs whose CPUs intersect set. */
+char *plan_vms_touching(const PlanInput *in, const CpuSet *set);
+/* Desired affinity for a host-side item: the baseline without the active VMs'
+ * CPUs, or all housekeeping CPUs when nothing would be left. */
+void plan_host_affinity(const PlanInput *in, const CpuSet *baseline, CpuSet *ret);
+
+/* One module per resource. */
+void cpuset_plan(const PlanInput *in, Plan *p);
+void kthread_plan(const PlanInput *in, Plan *p);
+void irq_plan(const PlanInput *in, Plan *p);
+void workqueue_plan(const PlanInput *in, Plan *p);
+void power_plan(const PlanInput *in, Plan *p);
+void libvirt_plan(const PlanInput *in, Plan *p);

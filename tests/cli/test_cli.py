@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Fixture-host tier: drives the real cpushield binary with --root pointing at
+copies of real machines' files, and checks what a user would see.
+
+Usage: test_cli.py CPUSHIELD SOURCE_ROOT
+Prints one line per check and a closing "N passed, N failed"."""
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import traceback
+
+BIN = os.path.abspath(sys.argv[1])
+SRC = os.path.abspath(sys.argv[2])
+FIX = os.path.join(SRC, "tests", "fixtures")
+EX = os.path.join(SRC, "examples")
+BAD = os.path.join(SRC, "tests", "configs", "bad")
+
+# fixture, example, VM to activate
+PAIRS = [
+    ("i7-4790k", "desktop-4790k.yaml", "win10"),
+    ("ryzen-5950x", "ryzen-5950x-l3.yaml", "gaming"),
+    ("xeon-2s", "numa-2vm.yaml", "nfv"),
+]
+FIXTURES = ["i7-4790k", "ryzen-5950x", "xeon-2s", "cloud-vm-2cpu"]
+
+results = []
+
+
+def check(name):
+    def wrap(fn):
+        try:
+            fn()
+            results.append((name, None))
+            print(f"ok - {name}")
+        except Exception as e:  # noqa: BLE001 - report every failure and go on
+            results.append((name, e))
+            print(f"not ok - {name}: {e}")
+            traceback.print_exc(file=sys.stdout)
+        return fn
+    return wrap
+
+
+def run(*args, state=None):
+    state = state or tempfile.mkdtemp(prefix="cpushield-state-")
+    p = subprocess.run([BIN, "--state-dir", state, *args], capture_output=True, text=True, timeout=60)
+    return p
+
+
+def tree_digest(root):
+    """Content, mode and link target of every file below root."""
+    h = hashlib.sha256()
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for n in sorted(files + [x for x in dirs if os.path.islink(os.path.join(d, x))]):
+            p = os.path.join(d, n)
+            st = os.lstat(p)
+            h.update(os.path.relpath(p, root).encode() + b"\0" + oct(st.st_mode).encode())
+            if os.path.islink(p):
+                h.update(os.readlink(p).encode())
+            else:
+                with open(p, "rb") as f:
+                    h.update(f.read())
+        h.update(("dirs:" + ",".join(sorted(dirs))).encode())
+    return h.hexdigest()
+
+
+def fixture_copy(name):
+    dst = tempfile.mkdtemp(prefix=f"cpushield-{name}-")
+    shutil.copytree(os.path.join(FIX, name), dst, symlinks=True, dirs_exist_ok=True)
+    return dst
+
+
+def read(root, path):
+    with open(os.path.join(root, path.lstrip("/"))) as f:
+        return f.read().strip()
+
+
+def cpulist(s):
+    out = set()
+    for part in filter(None, s.split(",")):
+        a, _, b = part.partition("-")
+        out.update(range(int(a), int(b or a) + 1))
+    return out
+
+
+# --- plan on the bundled example host --------------------------------------
+
+@check("plan 4790K desktop: IRQs, workqueue mask and pins")
+def _():
+    root = os.path.join(FIX, "i7-4790k")
+    p = run("plan", "--root", root, "--config", os.path.join(EX, "desktop-4790k.yaml"), "--activate", "win10",
+            "--output", "json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["active"] == ["win10"], doc["active"]
+    assert doc["errors"] == [], doc["errors"]
+    changes = {c["target"]: c for c in doc["changes"]}
+    # every IRQ the kernel lets us move goes to 0,4; managed ones are reported
+    managed = set()
+    for n in os.listdir(os.path.join(root, "sys/kernel/debug/irq/irqs")):
+        t = read(root, f"/sys/kernel/debug/irq/irqs/{n}")
+        if re.search(r"IRQD_(AFFINITY_MANAGED|PER_CPU|NO_BALANCING)", t):
+            managed.add(int(n))
+    irqs = [int(n) for n in os.listdir(os.path.join(root, "proc/irq")) if n.isdigit()]
+    assert len(irqs) > 10
+    skipped = {s["target"] for s in doc["skipped"]}
+    for n in irqs:
+        target = f"/proc/irq/{n}/smp_affinity_list"
+        cur = cpulist(read(root, target))
+        if n in managed:
+            assert target not in changes, f"managed IRQ {n} planned"
+            if cur - {0, 4}:
+                assert target in skipped, f"managed IRQ {n} not reported"
+        elif cur <= {0, 4}:
+            assert target not in changes
+        else:
+            assert target in changes, f"IRQ {n} ({cur}) not moved"
+            assert changes[target]["to"] == "0,4", changes[target]
+            assert changes[target]["kind"] == "irq" and changes[target]["vm"] == "win10"
+    assert changes["/proc/irq/default_smp_affinity"]["to"] == "11"
+    assert changes["/sys/devices/virtual/workqueue/cpumask"] == {
+        "kind": "workqueue", "target": "/sys/devices/virtual/workqueue/cpumask", "from": "ff", "to": "11",
+        "vm": "win10", "name": "unbound workqueues (global)"}
+    for wq in ("writeback", "blkcg_punt_bio"):
+        assert changes[f"/sys/devices/virtual/workqueue/{wq}/cpumask"]["to"] == "11"
+    for i, cpu in enumerate(["1", "2", "3"]):
+        c = changes[f"libvirt:win10/vcpu{i}"]
+        assert c["to"] == cpu and c["kind"] == "libvirt", c
+    assert changes["libvirt:win10/emulator"]["to"] == "5-7"
+    # movable kthreads go to 0,4; per-CPU ones are not planned
+    kthreads = [c for c in doc["changes"] if c["kind"] == "kthread"]
+    assert kthreads and all(c["to"] == "0,4" for c in kthreads), kthreads
+    assert any(c["name"] == "kthreadd" for c in kthreads)
+    assert not any(c["name"].startswith(("ksoftirqd", "kworker", "migration")) for c in kthreads)
+    # cgroup v2 + systemd: unit CPUs through systemd, the partition written directly
+    assert changes["systemd:system.slice/AllowedCPUs"]["to"] == "0,4"
+    assert changes["systemd:machine.slice/AllowedCPUs"]["to"] == "1-3,5-7"
+    assert changes["/sys/fs/cgroup/machine.slice/cpuset.cpus.partition"]["to"] == "isolated"
+
+
+@check("plan text output lists the same changes as JSON")
+def _():
+    root = os.path.join(FIX, "i7-4790k")
+    args = ["plan", "--root", root, "--config", os.path.join(EX, "desktop-4790k.yaml"), "--activate", "win10"]
+    t = run(*args)
+    j = run(*args, "--output", "json")
+    assert t.returncode == 0 and j.returncode == 0, t.stderr + j.stderr
+    doc = json.loads(j.stdout)
+    m = re.search(r"^(\d+) changes", t.stdout, re.M)
+    assert m and int(m.group(1)) == len(doc["changes"]), t.stdout[-300:]
+    for c in doc["changes"]:
+        assert c["target"] in t.stdout, c["target"]
+    # json.tool, as a user would check it
+    v = subprocess.run([sys.executable, "-m", "json.tool"], input=j.stdout, capture_output=True, text=True)
+    assert v.returncode == 0, v.stderr
+
+
+@check("plan without active VMs changes nothing; --detailed-exitcodes")
+def _():
+    root = os.path.join(FIX, "i7-4790k")
+    cfg = os.path.join(EX, "desktop-4790k.yaml")
+    p = run("plan", "--root", root, "--config", cfg, "--output", "json", "--detailed-exitcodes")
+    assert p.returncode == 0, (p.returncode, p.stderr)
+    assert json.loads(p.stdout)["changes"] == []
+    p = run("plan", "--root", root, "--config", cfg, "--activate", "win10", "--detailed-exitcodes")
+    assert p.returncode == 2, p.returncode
+
+
+for fixture, example, vm in PAIRS:
+    @check(f"plan on {fixture} with {example} writes nothing")
+    def _(fixture=fixture, example=example, vm=vm):
+        root = fixture_copy(fixture)
+        state = tempfile.mkdtemp(prefix="cpushield-state-")
+        before = tree_digest(root)
+        for extra in ([], ["--activate", vm], ["--activate", vm, "--output", "json"]):
+            p = run("plan", "--root", root, "--config", os.path.join(EX, example), *extra, state=state)
+            assert p.returncode == 0, p.stderr
+            assert "warning" not in p.stderr
+        assert tree_digest(root) == before, "plan changed the fixture tree"
+        assert os.listdir(state) == [], "plan wrote into the state directory"
+        shutil.rmtree(root)
+
+
+@check("plan on the Xeon v1 host: shield sets, tasks moved, node-local kswapd")
+def _():
+    root = os.path.join(FIX, "xeon-2s")
+    p = run("plan", "--root", root, "--config", os.path.join(EX, "numa-2vm.yaml"), "--activate", "nfv",
+            "--output", "json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["active"] == ["db", "nfv"], doc["active"]  # db is activation: always
+    ch = {c["target"]: c for c in doc["changes"]}
+    assert ch["/sys/fs/cgroup/cpuset/cpushield.host"]["to"] == "(created)"
+    assert ch["/sys/fs/cgroup/cpuset/cpushield.host/cpuset.cpus"]["to"] == "0,8,16,24"
+    assert ch["/sys/fs/cgroup/cpuset/cpushield.host/cpuset.mems"]["to"] == "0-1"
+    assert "/sys/fs/cgroup/cpuset/cpushield.nfv/cpuset.cpus" in ch
+    moves = ch["/sys/fs/cgroup/cpuset/cpushield.host/tasks"]
+    assert re.match(r"\d+ host tasks", moves["name"]), moves
+    # kswapd1 is node-local (node 1 = 8-15,24-31): it keeps to node 1's host CPUs
+    ks = [c for c in doc["changes"] if c.get("name") == "kswapd1"]
+    assert ks and ks[0]["to"] == "8,24", ks
+
+
+@check("plan on the cloud VM (no cpufreq, no cpuidle, no systemd)")
+def _():
+    root = os.path.join(FIX, "cloud-vm-2cpu")
+    cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    cfg.write("host: {cpus: 0}\npower_profiles:\n  ll: {governor: performance, max_wakeup_latency_us: 10}\n"
+              "vms:\n  guest: {cpus: 1, activation: manual, power: ll}\n")
+    cfg.close()
+    p = run("plan", "--root", root, "--config", cfg.name, "--activate", "guest", "--output", "json")
+    os.unlink(cfg.name)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    ch = {c["target"]: c for c in doc["changes"]}
+    # no systemd: the partition is made in cgroupfs directly
+    assert ch["/sys/fs/cgroup/cgroup.subtree_control"]["to"].startswith("cpuset")
+    assert ch["/sys/fs/cgroup/machine.slice"]["to"] == "(created)"
+    assert ch["/sys/fs/cgroup/machine.slice/cpuset.cpus"]["to"] == "1"
+    assert not any(t.startswith("systemd:") for t in ch)
+    reasons = " ".join(s["reason"] for s in doc["skipped"])
+    assert "no cpufreq" in reasons, doc["skipped"]
+    assert ch["/sys/devices/system/cpu/cpu1/power/pm_qos_resume_latency_us"]["to"] == "10"
+
+
+# --- broken configurations ---------------------------------------------------
+
+for name in sorted(os.listdir(BAD)):
+    @check(f"bad config {name}: one-line error with position, exit 1, nothing written")
+    def _(name=name):
+        path = os.path.join(BAD, name)
+        with open(path) as f:
+            expect = f.readline().split("# expect:", 1)[1].strip()
+        m = re.match(r"(\d+):(\d+) (.*)", expect)
+        root = fixture_copy("i7-4790k")
+        state = tempfile.mkdtemp(prefix="cpushield-state-")
+        before = tree_digest(root)
+        p = run("plan", "--root", root, "--config", path, "--activate", "win10", state=state)
+        assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+        lines = p.stderr.splitlines()
+        assert len(lines) == 1, p.stderr
+        if m:
+            want = f"{path}:{m.group(1)}:{m.group(2)}: "
+            assert lines[0].startswith(want), f"{lines[0]!r} does not start with {want!r}"
+            assert m.group(3) in lines[0], f"{lines[0]!r} lacks {m.group(3)!r}"
+        else:
+            assert lines[0].startswith(path + ":") and expect in lines[0], lines[0]
+        assert p.stdout == "", p.stdout
+        assert tree_digest(root) == before
+        assert os.listdir(state) == []
+        shutil.rmtree(root)
+
+
+# --- status and xml ------------------------------------------------------------
+
+for fixture in FIXTURES:
+    @check(f"status draws {fixture}")
+    def _(fixture=fixture):
+        root = os.path.join(FIX, fixture)
+        p = run("status", "--root", root, "--config", "/dev/null")
+        assert p.returncode == 1 and "no 'host:' section" in p.stderr  # an empty config is refused
+        p = subprocess.run([BIN, "status", "--root", root], capture_output=True, text=True,
+                           env={**os.environ})
+        # without /etc/cpushield the map is drawn without owners
+        assert p.returncode == 0, p.stderr
+        online = cpulist(read(root, "/sys/devices/system/cpu/online"))
+        for cpu in online:
+            assert re.search(rf"\[\s*{cpu} ", p.stdout), f"CPU {cpu} missing"
+        j = run("status", "--root", root, "--output", "json")
+        doc = json.loads(j.stdout)
+        assert {c["cpu"] for c in doc["cpus"]} == online
+
+
+@check("status 4790K shows SMT pairs 0/4, 1/5, 2/6, 3/7 and owners")
+def _():
+    p = run("status", "--root", os.path.join(FIX, "i7-4790k"), "--config", os.path.join(EX, "desktop-4790k.yaml"))
+    assert p.returncode == 0, p.stderr
+    for k, (a, b) in enumerate([(0, 4), (1, 5), (2, 6), (3, 7)]):
+        owner = "host" if k == 0 else "win10"
+        assert re.search(rf"core {k}\s+\[\s*{a} {owner}\s*\] \[\s*{b} {owner}\s*\]", p.stdout), p.stdout
+
+
+@check("status Ryzen shows two L3 domains")
+def _():
+    p = run("status", "--root", os.path.join(FIX, "ryzen-5950x"), "--config", os.path.join(EX, "ryzen-5950x-l3.yaml"))
+    assert p.returncode == 0, p.stderr
+    assert "L3 #0 (CPUs 0-7,16-23)" in p.stdout and "L3 #1 (CPUs 8-15,24-31)" in p.stdout, p.stdout
+    assert re.search(r"core 8\s+\[\s*8 gaming\s*\] \[\s*24 gaming\s*\]", p.stdout), p.stdout
+
+
+@check("xml prints the <cputune> of the example")
+def _():
+    p = run("xml", "win10", "--root", os.path.join(FIX, "i7-4790k"), "--config", os.path.join(EX, "desktop-4790k.yaml"))
+    assert p.returncode == 0, p.stderr
+    for i, cpu in enumerate([1, 2, 3]):
+        assert f"<vcpupin vcpu='{i}' cpuset='{cpu}'/>" in p.stdout, p.stdout
+    assert "<emulatorpin cpuset='5-7'/>" in p.stdout
+    p = run("xml", "nosuch", "--root", os.path.join(FIX, "i7-4790k"), "--config", os.path.join(EX, "desktop-4790k.yaml"))
+    assert p.returncode == 1 and "nosuch" in p.stderr
+
+
+failed = sum(1 for _, e in results if e)
+print(f"{len(results) - failed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
