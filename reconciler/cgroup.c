@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "fs.h"
+#include "kernel.h"
 #include "plan.h"
 
 static char *read_or_empty(int fd, const char *path) {
@@ -51,10 +52,17 @@ static bool list_equal_by_meaning(const char *a, const char *b) {
 
 static void plan_cpus_item(const PlanInput *in, Plan *p, ChangeOp op, const char *unit, const char *file,
                            const CpuSet *want, const char *vms) {
-        _cleanup_free_ char *cur = read_or_empty(in->host->root_fd, file);
+        _cleanup_free_ char *cur = NULL;
         _cleanup_free_ char *to = cpuset_format_list(want);
         _cleanup_free_ char *target = unit ? xasprintf("systemd:%s/AllowedCPUs", unit) : xstrdup(file);
 
+        plan_claim(p, target);
+        if (!unit)
+                cur = read_or_empty(in->host->root_fd, file);
+        else if (kernel_read(in->host, OP_UNIT, target, NULL, &cur) < 0) {
+                strlist_addf(&p->errors, "cannot read AllowedCPUs of %s from systemd", unit);
+                return;
+        }
         if (list_equal_by_meaning(cur, to))
                 return;
         Change *c = plan_add(p, KIND_CPUSET, op, target, cur, to);
@@ -95,10 +103,13 @@ static void plan_v2(const PlanInput *in, Plan *p, const char *vms) {
                 }
                 _cleanup_free_ char *file = xasprintf("%s/cpuset.cpus", part_dir);
                 plan_cpus_item(in, p, OP_UNIT, part, file, &in->vm_cpus, vms);
-        } else {
+        }
+        {
+                /* systemd enables cpuset itself once a unit has AllowedCPUs;
+                 * then this item finds nothing to do at apply time. */
                 _cleanup_free_ char *sc_file = xasprintf("%s/cgroup.subtree_control", cg->v2_mount);
-                StrList sib = {};
 
+                plan_claim(p, sc_file);
                 if (!strlist_contains(&cg->v2_subtree_control, "cpuset")) {
                         _cleanup_free_ char *cur = read_or_empty(fd, sc_file);
                         _cleanup_free_ char *to = xasprintf("cpuset%s%s", cur[0] ? " " : "", cur);
@@ -106,11 +117,16 @@ static void plan_v2(const PlanInput *in, Plan *p, const char *vms) {
                         c->name = xstrdup("enable the cpuset controller for the root's children");
                         c->vm = xstrdup(vms);
                 }
+                plan_claim(p, part_dir);
                 if (!is_dir(fd, part_dir)) {
                         Change *c = plan_add(p, KIND_CPUSET, OP_MKDIR, part_dir, "(absent)", "(created)");
                         c->name = xstrdup("cgroup for the VMs' partition");
                         c->vm = xstrdup(vms);
                 }
+        }
+        if (!cg->systemd) {
+                StrList sib = {};
+
                 /* Siblings with their own CPU list would make the partition invalid. */
                 if (list_dir(fd, cg->v2_mount, &sib) >= 0) {
                         for (size_t i = 0; i < sib.n; i++) {
@@ -136,6 +152,7 @@ static void plan_v2(const PlanInput *in, Plan *p, const char *vms) {
         }
 
         _cleanup_free_ char *cur = read_or_empty(fd, part_file);
+        plan_claim(p, part_file);
         if (!cur[0]) {
                 free(cur);
                 cur = xstrdup("member");
@@ -178,6 +195,8 @@ static void plan_v1(const PlanInput *in, Plan *p, const char *vms) {
                 _cleanup_free_ char *f_cpus = xasprintf("%s/cpuset.cpus", dir);
                 _cleanup_free_ char *cur_mems = read_or_empty(fd, f_mems);
 
+                plan_claim(p, dir);
+                plan_claim(p, f_mems);
                 if (!is_dir(fd, dir)) {
                         Change *c = plan_add(p, KIND_CPUSET, OP_MKDIR, dir, "(absent)", "(created)");
                         c->name = xstrdup(i == 0 ? "cpuset for host tasks" : "cpuset for the VM");
@@ -199,6 +218,8 @@ static void plan_v1(const PlanInput *in, Plan *p, const char *vms) {
                 int *pids = NULL;
                 size_t n = 0;
                 char *save = NULL;
+
+                plan_claim(p, dest_tasks);
 
                 for (char *tok = strtok_r(root_tasks, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
                         int pid = atoi(tok);

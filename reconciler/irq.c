@@ -22,7 +22,9 @@ void irq_plan(const PlanInput *in, Plan *p) {
         const Host *h = in->host;
         char target[128];
 
-        if (in->cfg->irqs == MODE_LEAVE)
+        /* Nothing active: journaled IRQs go back through the restore path,
+         * which knows about drift. */
+        if (in->cfg->irqs == MODE_LEAVE || cpuset_is_empty(&in->vm_cpus))
                 return;
 
         if (h->has_default_irq_affinity) {
@@ -30,6 +32,7 @@ void irq_plan(const PlanInput *in, Plan *p) {
                 const char *base = plan_baseline(in, "/proc/irq/default_smp_affinity", obs);
                 CpuSet b = {}, want = {};
 
+                plan_claim(p, "/proc/irq/default_smp_affinity");
                 if (cpuset_parse_mask(base, &b) >= 0) {
                         plan_host_affinity(in, &b, &want);
                         if (!cpuset_equal(&want, &h->default_irq_affinity)) {
@@ -51,11 +54,12 @@ void irq_plan(const PlanInput *in, Plan *p) {
                 if (!q->has_affinity)
                         continue;
                 snprintf(target, sizeof target, "/proc/irq/%u/smp_affinity_list", q->number);
+                plan_claim(p, target);
                 _cleanup_free_ char *obs = cpuset_format_list(&q->affinity);
                 const char *base = plan_baseline(in, target, obs);
                 if (cpuset_parse_list(base, &b) < 0)
                         continue;
-                if (!cpuset_is_empty(&in->vm_cpus) && cpuset_intersects(&q->affinity, &in->vm_cpus) && why) {
+                if (cpuset_intersects(&q->affinity, &in->vm_cpus) && why) {
                         plan_skip(p, KIND_IRQ, target, "%s%s%s", q->name ? q->name : "", q->name ? ": " : "", why);
                         cpuset_free(&b);
                         continue;

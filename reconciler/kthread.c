@@ -11,7 +11,7 @@ void kthread_plan(const PlanInput *in, Plan *p) {
         const Host *h = in->host;
         size_t pinned = 0;
 
-        if (in->cfg->kthreads == MODE_LEAVE)
+        if (in->cfg->kthreads == MODE_LEAVE || cpuset_is_empty(&in->vm_cpus))
                 return;
         for (size_t i = 0; i < h->n_tasks; i++) {
                 const Task *t = &h->tasks[i];
@@ -26,6 +26,7 @@ void kthread_plan(const PlanInput *in, Plan *p) {
                         continue;
                 }
                 snprintf(target, sizeof target, "/proc/%d", t->pid);
+                plan_claim(p, target);
                 _cleanup_free_ char *obs = cpuset_format_list(&t->allowed);
                 if (cpuset_parse_list(plan_baseline(in, target, obs), &b) < 0)
                         continue;

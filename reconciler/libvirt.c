@@ -100,7 +100,64 @@ out:
                 *ret = d;
         return r;
 }
+
+int libvirt_pin(const char *uri, const char *domain, PinKind kind, unsigned id, const char *cpus, char **ret_detail) {
+        virConnectPtr conn;
+        virDomainPtr dom;
+        CpuSet set = {};
+        int r, ncpus, maplen;
+        unsigned flags = startswith(uri, "test:") ? 0 : VIR_DOMAIN_AFFECT_LIVE;
+
+        r = cpuset_parse_list(cpus, &set);
+        if (r < 0)
+                return r;
+        virSetErrorFunc(NULL, silent_error);
+        conn = virConnectOpen(uri);
+        if (!conn) {
+                *ret_detail = xasprintf("libvirt %s: %s", uri, last_error());
+                cpuset_free(&set);
+                return -ECONNREFUSED;
+        }
+        dom = virDomainLookupByName(conn, domain);
+        if (!dom || virDomainIsActive(dom) != 1) {
+                r = -ESRCH;
+                goto out;
+        }
+        ncpus = virNodeGetCPUMap(conn, NULL, NULL, 0);
+        if (ncpus <= 0) {
+                r = -EIO;
+                goto out;
+        }
+        maplen = VIR_CPU_MAPLEN(ncpus);
+        {
+                _cleanup_free_ unsigned char *map = xcalloc(1, (size_t) maplen);
+                CPUSET_FOREACH(c, &set)
+                        if (c < ncpus)
+                                VIR_USE_CPU(map, c);
+                if (kind == PIN_VCPU)
+                        r = virDomainPinVcpuFlags(dom, id, map, maplen, flags);
+                else if (kind == PIN_EMULATOR)
+                        r = virDomainPinEmulator(dom, map, maplen, flags);
+                else
+                        r = virDomainPinIOThread(dom, id, map, maplen, flags);
+        }
+        if (r < 0) {
+                *ret_detail = xasprintf("libvirt %s: domain %s: %s", uri, domain, last_error());
+                r = -EIO;
+        }
+out:
+        if (dom)
+                virDomainFree(dom);
+        virConnectClose(conn);
+        cpuset_free(&set);
+        return r;
+}
 #else
+int libvirt_pin(const char *uri, const char *domain, PinKind kind, unsigned id, const char *cpus, char **ret_detail) {
+        *ret_detail = xstrdup("cpushield was built without libvirt support");
+        return -EOPNOTSUPP;
+}
+
 bool libvirt_available(void) {
         return false;
 }
@@ -131,6 +188,7 @@ static void add_pin(Plan *p, const Vm *vm, const DomainPins *d, PinKind kind, un
                                       : kind == PIN_EMULATOR ? xasprintf("libvirt:%s/emulator", vm->domain)
                                                              : xasprintf("libvirt:%s/iothread%u", vm->domain, id);
 
+        plan_claim(p, target);
         if (cur && cpuset_equal(cur, want))
                 return;
         Change *c = plan_add(p, KIND_LIBVIRT, OP_LIBVIRT_PIN, target, from, to);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cpuset.h"
+#include "plan.h"
 #include "util.h"
 
 typedef struct DomainPins {
@@ -20,3 +21,6 @@ bool libvirt_available(void);
  * not exist) is not an error: ret->running is false. */
 int libvirt_observe(const char *uri, const char *domain, DomainPins *ret, char **ret_error);
 void domain_pins_free(DomainPins *d);
+/* Pins one thread of a running domain, live. test:// URIs take flags 0 (the
+ * test driver refuses VIR_DOMAIN_AFFECT_LIVE for pinning). */
+int libvirt_pin(const char *uri, const char *domain, PinKind kind, unsigned id, const char *cpus, char **ret_detail);

@@ -3,8 +3,10 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "apply.h"
 #include "config.h"
 #include "host.h"
+#include "journal.h"
 #include "output.h"
 #include "plan.h"
 
@@ -20,6 +22,7 @@ typedef struct Options {
         LibvirtMode libvirt;
         StrList activate;
         bool check, diff, force;
+        unsigned wait_s;
         const char *command;
         char **args;
         int n_args;
@@ -37,6 +40,7 @@ enum {
         ARG_DIFF,
         ARG_FORCE,
         ARG_VERSION,
+        ARG_WAIT,
 };
 
 static void help(FILE *f) {
@@ -47,6 +51,10 @@ static void help(FILE *f) {
               "\n"
               "Commands:\n"
               "  plan [--activate NAME]...  show what apply would change (nothing is written)\n"
+              "  apply [--check] [--diff]   converge the host; --check only plans\n"
+              "  revert [--force]           restore every journaled item; --force also drifted ones\n"
+              "  activate NAME              mark VM NAME active, then apply\n"
+              "  deactivate NAME            mark VM NAME inactive, then apply\n"
               "  status                     topology map: who owns each CPU\n"
               "  xml NAME                   the libvirt <cputune> block for VM NAME\n"
               "\n"
@@ -58,6 +66,7 @@ static void help(FILE *f) {
               "  --output text|json     output format (default text)\n"
               "  --detailed-exitcodes   plan/apply exit 2 when there are changes\n"
               "  --libvirt auto|yes|no  consult libvirt (auto: only when --root is /)\n"
+              "  --wait SECONDS         how long to wait for another run's lock (default 60)\n"
               "  -q, --quiet            print errors only\n"
               "  -v, --verbose          print more detail\n"
               "  -h, --help             this text\n"
@@ -87,6 +96,7 @@ static int parse_options(int argc, char **argv, Options *o) {
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
+                { "wait", required_argument, NULL, ARG_WAIT },
                 {},
         };
         int c;
@@ -151,6 +161,12 @@ static int parse_options(int argc, char **argv, Options *o) {
                 case ARG_VERSION:
                         version();
                         exit(0);
+                case ARG_WAIT:
+                        if (safe_atou(optarg, &o->wait_s) < 0) {
+                                fprintf(stderr, "cpushield: --wait takes a number of seconds, not '%s'\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
                 default:
                         fputs("Try 'cpushield --help'.\n", stderr);
                         return -EINVAL;
@@ -248,7 +264,8 @@ static int cmd_plan(const Options *o) {
                 host_free(&h);
                 return 1;
         }
-        r = plan_build(&h, &c, &active, NULL, NULL, use_libvirt(o, &h), &p);
+        PlanOptions po = { .libvirt = use_libvirt(o, &h) };
+        r = plan_build(&h, &c, &active, &po, &p);
         if (o->output == OUTPUT_JSON)
                 output_plan_json(stdout, &p, NULL);
         else if (o->verbosity >= 0 || r < 0)
@@ -259,6 +276,167 @@ static int cmd_plan(const Options *o) {
         config_free(&c);
         host_free(&h);
         return ret;
+}
+
+typedef enum Reconcile { RECONCILE_APPLY, RECONCILE_REVERT, RECONCILE_ACTIVATE, RECONCILE_DEACTIVATE } Reconcile;
+
+static void print_result(const Options *o, const Plan *p, const ApplyResult *res, const char *title) {
+        if (o->output == OUTPUT_JSON) {
+                output_plan_json(stdout, p, &res->errors);
+                return;
+        }
+        if (o->verbosity < 0) {
+                for (size_t i = 0; i < res->errors.n; i++)
+                        fprintf(stderr, "cpushield: %s\n", res->errors.v[i]);
+                return;
+        }
+        if (o->diff || o->verbosity > 0)
+                output_plan_text(stdout, p, title, o->verbosity > 0);
+        else {
+                printf("%s: ", title);
+                if (p->active.n == 0)
+                        printf("no VM active");
+                for (size_t i = 0; i < p->active.n; i++)
+                        printf("%s%s", i ? ", " : "active: ", p->active.v[i]);
+                printf("; %zu change%s\n", res->changed, res->changed == 1 ? "" : "s");
+                for (size_t i = 0; i < p->warnings.n; i++)
+                        printf("warning: %s\n", p->warnings.v[i]);
+        }
+        for (size_t i = 0; o->verbosity > 0 && i < res->notes.n; i++)
+                printf("note: %s\n", res->notes.v[i]);
+        for (size_t i = 0; i < res->errors.n; i++)
+                fprintf(stderr, "cpushield: %s\n", res->errors.v[i]);
+}
+
+static int reconcile(const Options *o, Reconcile what) {
+        _cleanup_free_ char *err = NULL, *warning = NULL;
+        _cleanup_close_ int lock_fd = -1;
+        Host h;
+        Config c;
+        Journal j;
+        StrList active = {};
+        Plan p = {};
+        ApplyResult res = {};
+        bool have;
+        int r, ret = 1;
+        const char *name = o->n_args > 0 ? o->args[0] : NULL;
+        int crash = -1;
+
+        if ((what == RECONCILE_ACTIVATE || what == RECONCILE_DEACTIVATE) ? o->n_args != 1 : o->n_args != 0) {
+                fprintf(stderr, "cpushield: usage: cpushield %s%s\n", o->command,
+                        what == RECONCILE_ACTIVATE || what == RECONCILE_DEACTIVATE ? " NAME" : "");
+                return 1;
+        }
+        /* Everything that can be wrong with the input is found before the
+         * lock is taken and anything is written. */
+        if (load_all(o, HOST_ALL, true, &h, &c, &have) < 0)
+                return 1;
+        if (name && !config_find_vm(&c, name)) {
+                fprintf(stderr, "cpushield: %s %s: no VM of that name in the configuration\n", o->command, name);
+                goto out_config;
+        }
+        if (!o->check || what != RECONCILE_APPLY) {
+                r = state_lock(o->state_dir, o->wait_s, &lock_fd, &err);
+                if (r < 0) {
+                        fatal(o, err);
+                        goto out_config;
+                }
+        }
+        r = journal_open(o->state_dir, h.boot_id, &j, &warning, &err);
+        if (r == -ENOENT && o->check) {
+                j = (Journal) { .fd = -1, .dir_fd = -1 };
+                r = 0;
+        }
+        if (r < 0) {
+                fatal(o, err);
+                goto out_config;
+        }
+        if (warning)
+                fprintf(stderr, "cpushield: warning: %s\n", warning);
+
+        if (what == RECONCILE_ACTIVATE && !strlist_contains(&j.active, name))
+                strlist_add(&j.active, name);
+        if (what == RECONCILE_DEACTIVATE) {
+                StrList keep = {};
+                for (size_t i = 0; i < j.active.n; i++)
+                        if (!streq(j.active.v[i], name))
+                                strlist_add(&keep, j.active.v[i]);
+                strlist_free(&j.active);
+                j.active = keep;
+        }
+        if (what == RECONCILE_REVERT)
+                strlist_free(&j.active);
+
+        if (what != RECONCILE_REVERT) {
+                for (size_t i = 0; i < c.n_vms; i++)
+                        if (c.vms[i].activation == ACTIVATION_ALWAYS)
+                                strlist_add(&active, c.vms[i].name);
+                for (size_t i = 0; i < j.active.n; i++)
+                        if (config_find_vm(&c, j.active.v[i]) && !strlist_contains(&active, j.active.v[i]))
+                                strlist_add(&active, j.active.v[i]);
+        }
+
+        PlanOptions po = { .journal = &j, .libvirt = use_libvirt(o, &h), .force = o->force };
+        r = plan_build(&h, &c, &active, &po, &p);
+        for (size_t i = 0; i < p.drifted.n; i++)
+                strlist_add(&p.warnings, p.drifted.v[i]);
+        if (r < 0) {
+                if (o->output == OUTPUT_JSON)
+                        output_plan_json(stdout, &p, NULL);
+                for (size_t i = 0; i < p.errors.n; i++)
+                        fprintf(stderr, "cpushield: %s\n", p.errors.v[i]);
+                goto out_journal;
+        }
+        if (o->check) {
+                if (o->output == OUTPUT_JSON)
+                        output_plan_json(stdout, &p, NULL);
+                else if (o->verbosity >= 0)
+                        output_plan_text(stdout, &p, "apply --check", o->verbosity > 0);
+                ret = o->detailed_exitcodes && p.n_changes > 0 ? 2 : 0;
+                goto out_journal;
+        }
+        if (what != RECONCILE_APPLY) {
+                r = active_save(&j);
+                if (r < 0) {
+                        fprintf(stderr, "cpushield: %s/active: %s\n", o->state_dir, strerror(-r));
+                        goto out_journal;
+                }
+        }
+        {
+                /* Test hook for the crash-safety tests: SIGKILL after N writes. */
+                const char *e = getenv("CPUSHIELD_TEST_CRASH_AFTER_WRITES");
+                unsigned n;
+                if (e && safe_atou(e, &n) >= 0)
+                        crash = (int) n;
+        }
+        r = apply_plan(&h, &j, &p, crash, &res);
+        print_result(o, &p, &res, o->command);
+        ret = r < 0 ? 1 : (o->detailed_exitcodes && res.changed > 0) ? 2 : 0;
+        apply_result_free(&res);
+out_journal:
+        plan_free(&p);
+        strlist_free(&active);
+        journal_close(&j);
+out_config:
+        config_free(&c);
+        host_free(&h);
+        return ret;
+}
+
+static int cmd_apply(const Options *o) {
+        return reconcile(o, RECONCILE_APPLY);
+}
+
+static int cmd_revert(const Options *o) {
+        return reconcile(o, RECONCILE_REVERT);
+}
+
+static int cmd_activate(const Options *o) {
+        return reconcile(o, RECONCILE_ACTIVATE);
+}
+
+static int cmd_deactivate(const Options *o) {
+        return reconcile(o, RECONCILE_DEACTIVATE);
 }
 
 static int cmd_status(const Options *o) {
@@ -307,12 +485,16 @@ static int cmd_xml(const Options *o) {
 }
 
 int main(int argc, char **argv) {
-        Options o = { .root = "/", .state_dir = "/run/cpushield" };
+        Options o = { .root = "/", .state_dir = "/run/cpushield", .wait_s = 60 };
         static const struct {
                 const char *name;
                 int (*run)(const Options *);
         } commands[] = {
                 { "plan", cmd_plan },
+                { "apply", cmd_apply },
+                { "revert", cmd_revert },
+                { "activate", cmd_activate },
+                { "deactivate", cmd_deactivate },
                 { "status", cmd_status },
                 { "xml", cmd_xml },
         };

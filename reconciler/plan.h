@@ -4,6 +4,7 @@
 #include "config.h"
 #include "cpuset.h"
 #include "host.h"
+#include "journal.h"
 #include "util.h"
 
 typedef enum ChangeKind {
@@ -51,6 +52,10 @@ typedef struct Change {
         char *uri, *domain;
         PinKind pin;
         unsigned pin_id;
+        /* A journaled item going back to its original value. */
+        bool restore;
+        /* Inside a cgroup that a restore removes: forgotten, not written. */
+        bool forget_only;
 } Change;
 
 typedef struct Skipped {
@@ -67,12 +72,10 @@ typedef struct Plan {
         size_t n_skipped;
         StrList warnings;
         StrList errors;
+        StrList claimed;   /* every target a module considered (sorted after build) */
+        StrList forget;    /* journaled items already back at their original */
+        StrList drifted;   /* journaled items changed by someone else: kept */
 } Plan;
-
-/* Journaled originals: a reconcile computes desired values from what the
- * host had before cpushield touched it, so deactivating one VM gives back
- * exactly what only it needed. NULL lookup = nothing journaled. */
-typedef const char *(*OriginalLookup)(void *userdata, const char *target);
 
 typedef enum LibvirtMode { LIBVIRT_AUTO, LIBVIRT_YES, LIBVIRT_NO } LibvirtMode;
 
@@ -82,19 +85,33 @@ typedef struct PlanInput {
         const StrList *active;    /* names of active VMs */
         CpuSet vm_cpus;           /* union of the active VMs' CPUs */
         CpuSet housekeeping;      /* online CPUs minus vm_cpus */
-        OriginalLookup original;
-        void *userdata;
+        /* Journaled originals: desired values are computed from what the
+         * host had before cpushield touched it, so deactivating one VM gives
+         * back exactly what only it needed. NULL = nothing journaled. */
+        const Journal *journal;
         bool libvirt;             /* consult libvirt for current pins */
+        bool force;               /* restore drifted items too */
 } PlanInput;
 
-int plan_build(const Host *h, const Config *c, const StrList *active, OriginalLookup original, void *userdata,
-               bool use_libvirt, Plan *ret);
+typedef struct PlanOptions {
+        const Journal *journal;
+        bool libvirt;
+        bool force;
+} PlanOptions;
+
+int plan_build(const Host *h, const Config *c, const StrList *active, const PlanOptions *opts, Plan *ret);
 void plan_free(Plan *p);
 
 Change *plan_add(Plan *p, ChangeKind kind, ChangeOp op, const char *target, const char *from, const char *to);
 void plan_skip(Plan *p, ChangeKind kind, const char *target, const char *fmt, ...) _printf_(4, 5);
+/* A module considered target: whatever the journal holds for it is not to be
+ * restored behind the module's back. */
+void plan_claim(Plan *p, const char *target);
 
 const char *change_kind_to_string(ChangeKind k);
+ChangeKind change_kind_from_string(const char *s);
+/* "irq/write": how a change is journaled, so revert knows how to undo it. */
+char *change_journal_kind(const Change *c);
 
 /* The baseline of an item: its journaled original, else what we observe. */
 const char *plan_baseline(const PlanInput *in, const char *target, const char *observed);

@@ -10,9 +10,7 @@
 
 static void add_write(const PlanInput *in, Plan *p, const char *target, const char *cur, const char *to,
                       const char *vm, const char *name) {
-        const char *base = plan_baseline(in, target, cur);
-
-        (void) base;
+        plan_claim(p, target);
         if (streq(cur, to))
                 return;
         Change *c = plan_add(p, KIND_POWER, OP_WRITE, target, cur, to);
@@ -45,11 +43,11 @@ static void plan_cpu_latency(const PlanInput *in, Plan *p, const Vm *vm, const P
         for (size_t k = 0; k < pw->n_idle; k++) {
                 const IdleState *st = &pw->idle[k];
 
-                if (st->latency_us <= pp->max_wakeup_latency_us || st->disabled)
+                if (st->latency_us <= pp->max_wakeup_latency_us)
                         continue;
                 snprintf(target, sizeof target, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/disable", cpu, st->index);
                 _cleanup_free_ char *name = xasprintf("idle state %s (exit latency %u us)", st->name, st->latency_us);
-                add_write(in, p, target, "0", "1", vm->name, name);
+                add_write(in, p, target, st->disabled ? "1" : "0", "1", vm->name, name);
         }
 }
 

@@ -7,13 +7,14 @@
 void workqueue_plan(const PlanInput *in, Plan *p) {
         const Host *h = in->host;
 
-        if (in->cfg->workqueues == MODE_LEAVE)
+        if (in->cfg->workqueues == MODE_LEAVE || cpuset_is_empty(&in->vm_cpus))
                 return;
         for (size_t i = 0; i < h->n_wqs; i++) {
                 const Workqueue *w = &h->wqs[i];
                 const char *base = plan_baseline(in, w->path, w->raw);
                 CpuSet b = {}, want = {};
 
+                plan_claim(p, w->path);
                 if (cpuset_parse_mask(base, &b) < 0)
                         continue;
                 plan_host_affinity(in, &b, &want);

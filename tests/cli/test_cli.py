@@ -5,7 +5,6 @@ copies of real machines' files, and checks what a user would see.
 
 Usage: test_cli.py CPUSHIELD SOURCE_ROOT
 Prints one line per check and a closing "N passed, N failed"."""
-import hashlib
 import json
 import os
 import re
@@ -13,12 +12,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
 
-BIN = os.path.abspath(sys.argv[1])
-SRC = os.path.abspath(sys.argv[2])
-FIX = os.path.join(SRC, "tests", "fixtures")
-EX = os.path.join(SRC, "examples")
+from common import BIN, EX, FIX, SRC, check, cpulist, finish, fixture_copy, read, run, tree_digest
+
 BAD = os.path.join(SRC, "tests", "configs", "bad")
 
 # fixture, example, VM to activate
@@ -28,65 +24,6 @@ PAIRS = [
     ("xeon-2s", "numa-2vm.yaml", "nfv"),
 ]
 FIXTURES = ["i7-4790k", "ryzen-5950x", "xeon-2s", "cloud-vm-2cpu"]
-
-results = []
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            results.append((name, None))
-            print(f"ok - {name}")
-        except Exception as e:  # noqa: BLE001 - report every failure and go on
-            results.append((name, e))
-            print(f"not ok - {name}: {e}")
-            traceback.print_exc(file=sys.stdout)
-        return fn
-    return wrap
-
-
-def run(*args, state=None):
-    state = state or tempfile.mkdtemp(prefix="cpushield-state-")
-    p = subprocess.run([BIN, "--state-dir", state, *args], capture_output=True, text=True, timeout=60)
-    return p
-
-
-def tree_digest(root):
-    """Content, mode and link target of every file below root."""
-    h = hashlib.sha256()
-    for d, dirs, files in os.walk(root):
-        dirs.sort()
-        for n in sorted(files + [x for x in dirs if os.path.islink(os.path.join(d, x))]):
-            p = os.path.join(d, n)
-            st = os.lstat(p)
-            h.update(os.path.relpath(p, root).encode() + b"\0" + oct(st.st_mode).encode())
-            if os.path.islink(p):
-                h.update(os.readlink(p).encode())
-            else:
-                with open(p, "rb") as f:
-                    h.update(f.read())
-        h.update(("dirs:" + ",".join(sorted(dirs))).encode())
-    return h.hexdigest()
-
-
-def fixture_copy(name):
-    dst = tempfile.mkdtemp(prefix=f"cpushield-{name}-")
-    shutil.copytree(os.path.join(FIX, name), dst, symlinks=True, dirs_exist_ok=True)
-    return dst
-
-
-def read(root, path):
-    with open(os.path.join(root, path.lstrip("/"))) as f:
-        return f.read().strip()
-
-
-def cpulist(s):
-    out = set()
-    for part in filter(None, s.split(",")):
-        a, _, b = part.partition("-")
-        out.update(range(int(a), int(b or a) + 1))
-    return out
 
 
 # --- plan on the bundled example host --------------------------------------
@@ -305,6 +242,4 @@ def _():
     assert p.returncode == 1 and "nosuch" in p.stderr
 
 
-failed = sum(1 for _, e in results if e)
-print(f"{len(results) - failed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Fixture-host tier for apply/revert: idempotence, byte-identical revert,
+crash safety at every write, drift, two VMs, concurrency, exit codes."""
+import concurrent.futures
+import json
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+
+from common import BIN, EX, check, finish, fixture_copy, read, run, tree_diff, tree_digest, write, cpulist, FIX
+
+CLOUD_CFG = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+CLOUD_CFG.write("host: {cpus: 0}\npower_profiles:\n  ll: {governor: performance, max_wakeup_latency_us: 10}\n"
+                "vms:\n  guest: {cpus: 1, activation: manual, power: ll}\n")
+CLOUD_CFG.close()
+
+CASES = [
+    ("i7-4790k", os.path.join(EX, "desktop-4790k.yaml"), "win10"),
+    ("ryzen-5950x", os.path.join(EX, "ryzen-5950x-l3.yaml"), "gaming"),
+    ("xeon-2s", os.path.join(EX, "numa-2vm.yaml"), "nfv"),
+    ("cloud-vm-2cpu", CLOUD_CFG.name, "guest"),
+]
+
+
+def cs(root, cfg, *args, state, env=None):
+    return run(*args, "--root", root, "--config", cfg, state=state, env=env)
+
+
+def changes(root, cfg, state):
+    p = cs(root, cfg, "apply", "--check", "--output", "json", state=state)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)["changes"]
+
+
+for fixture, cfg, vm in CASES:
+    @check(f"{fixture}: activate, apply again (0 changes), revert to the identical tree")
+    def _(fixture=fixture, cfg=cfg, vm=vm):
+        root, state = fixture_copy(fixture), tempfile.mkdtemp()
+        orig = fixture_copy(fixture)
+        before = tree_digest(root)
+        p = cs(root, cfg, "activate", vm, "--detailed-exitcodes", state=state)
+        assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+        assert tree_digest(root) != before
+        p = cs(root, cfg, "apply", "--detailed-exitcodes", "--output", "json", state=state)
+        assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+        assert changes(root, cfg, state) == []
+        journal = open(os.path.join(state, "journal")).read()
+        assert journal.startswith("cpushield-journal 1\nboot\t"), journal[:100]
+        p = cs(root, cfg, "revert", "--detailed-exitcodes", state=state)
+        assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+        assert tree_digest(root) == before, tree_diff(orig, root)
+        assert not os.path.exists(os.path.join(state, "journal"))
+        assert sorted(os.listdir(state)) == ["lock"], os.listdir(state)
+        shutil.rmtree(root)
+        shutil.rmtree(orig)
+
+
+@check("4790K: the kernel files say what the plan said")
+def _():
+    root, state = fixture_copy("i7-4790k"), tempfile.mkdtemp()
+    cfg = os.path.join(EX, "desktop-4790k.yaml")
+    p = cs(root, cfg, "activate", "win10", state=state)
+    assert p.returncode == 0, p.stderr
+    assert read(root, "/sys/devices/virtual/workqueue/cpumask") == "11"
+    assert read(root, "/proc/irq/16/smp_affinity_list") == "0,4"
+    assert read(root, "/proc/irq/16/smp_affinity") == "11"
+    assert read(root, "/proc/irq/default_smp_affinity") == "11"
+    assert read(root, "/sys/fs/cgroup/machine.slice/cpuset.cpus.partition") == "isolated"
+    status = read(root, "/proc/2/status")
+    assert "Cpus_allowed_list:\t0,4" in status and "Cpus_allowed:\t11" in status, status
+    assert "AllowedCPUs=0,4" in read(root, "/run/systemd/system.control/system.slice.d/50-AllowedCPUs.conf")
+    assert read(root, "/sys/devices/system/cpu/cpu1/cpuidle/state4/disable") == "1"  # C6, 133 us > 20 us
+    assert read(root, "/sys/devices/system/cpu/cpu1/cpuidle/state2/disable") == "0"  # C1E, 10 us
+    assert read(root, "/sys/devices/system/cpu/cpu0/cpuidle/state4/disable") == "0"  # host CPU untouched
+    assert read(root, "/sys/devices/system/cpu/cpufreq/policy1/scaling_governor") == "performance"
+    assert read(root, "/sys/devices/system/cpu/cpufreq/policy0/scaling_governor") == "powersave"
+
+
+@check("drift: a hand-changed IRQ is reported and kept; revert --force restores it")
+def _():
+    root, state = fixture_copy("i7-4790k"), tempfile.mkdtemp()
+    cfg = os.path.join(EX, "desktop-4790k.yaml")
+    before = tree_digest(root)
+    assert cs(root, cfg, "activate", "win10", state=state).returncode == 0
+    write(root, "/proc/irq/16/smp_affinity_list", "0")
+    write(root, "/proc/irq/16/smp_affinity", "01")
+    p = cs(root, cfg, "revert", state=state)
+    assert p.returncode == 0, p.stderr
+    assert "/proc/irq/16/smp_affinity_list is 0 now" in p.stdout, p.stdout
+    assert read(root, "/proc/irq/16/smp_affinity_list") == "0"
+    assert read(root, "/proc/irq/17/smp_affinity_list" if os.path.exists(os.path.join(root, "proc/irq/17")) else
+                "/proc/irq/23/smp_affinity_list") == "0-7"
+    assert "/proc/irq/16/smp_affinity_list" in open(os.path.join(state, "journal")).read()
+    p = cs(root, cfg, "revert", "--force", state=state)
+    assert p.returncode == 0, p.stderr
+    assert read(root, "/proc/irq/16/smp_affinity_list") == "0-7"
+    assert tree_digest(root) == before
+
+
+@check("two VMs: deactivating one gives back exactly what only it needed")
+def _():
+    cfg = os.path.join(EX, "numa-2vm.yaml")  # db: always, nfv: libvirt
+    both, state = fixture_copy("xeon-2s"), tempfile.mkdtemp()
+    only_db, state2 = fixture_copy("xeon-2s"), tempfile.mkdtemp()
+    before = tree_digest(both)
+    assert cs(both, cfg, "activate", "nfv", state=state).returncode == 0
+    assert read(both, "/proc/irq/default_smp_affinity") == "01010101"
+    assert cs(both, cfg, "deactivate", "nfv", state=state).returncode == 0
+    assert cs(only_db, cfg, "apply", state=state2).returncode == 0
+    assert read(only_db, "/proc/irq/default_smp_affinity") == "ff01ff01"
+    assert tree_digest(both) == tree_digest(only_db), tree_diff(only_db, both)
+    assert cs(both, cfg, "revert", state=state).returncode == 0
+    assert tree_digest(both) == before
+
+
+@check("crash safety: SIGKILL after every write; revert restores, apply converges")
+def _():
+    cfg = os.path.join(EX, "desktop-4790k.yaml")
+    ref, st = fixture_copy("i7-4790k"), tempfile.mkdtemp()
+    before = tree_digest(ref)
+    n = len(changes(ref, cfg, st)) + len(json.loads(cs(ref, cfg, "plan", "--activate", "win10", "--output", "json",
+                                                       state=st).stdout)["changes"])
+    assert cs(ref, cfg, "activate", "win10", state=st).returncode == 0
+    converged = tree_digest(ref)
+    total = n  # an upper bound on the number of writes
+    for k in range(0, total + 1):
+        root, state = fixture_copy("i7-4790k"), tempfile.mkdtemp()
+        p = cs(root, cfg, "activate", "win10", state=state, env={"CPUSHIELD_TEST_CRASH_AFTER_WRITES": str(k)})
+        assert p.returncode in (-9, 0), (k, p.returncode, p.stderr)
+        if k % 2 == 0:
+            r = cs(root, cfg, "revert", state=state)
+            assert r.returncode == 0, (k, r.stdout, r.stderr)
+            assert tree_digest(root) == before, (k, tree_diff(os.path.join(FIX, "i7-4790k"), root))
+        else:
+            r = cs(root, cfg, "apply", state=state)
+            assert r.returncode == 0, (k, r.stdout, r.stderr)
+            assert tree_digest(root) == converged, (k, tree_diff(ref, root))
+            r = cs(root, cfg, "revert", state=state)
+            assert tree_digest(root) == before, k
+        shutil.rmtree(root)
+        shutil.rmtree(state)
+
+
+@check("crash safety: every odd kill point also reverts cleanly")
+def _():
+    cfg = os.path.join(EX, "desktop-4790k.yaml")
+    ref, st = fixture_copy("i7-4790k"), tempfile.mkdtemp()
+    before = tree_digest(ref)
+    n = len(json.loads(cs(ref, cfg, "plan", "--activate", "win10", "--output", "json", state=st).stdout)["changes"])
+    for k in range(1, n + 1, 2):
+        root, state = fixture_copy("i7-4790k"), tempfile.mkdtemp()
+        p = cs(root, cfg, "activate", "win10", state=state, env={"CPUSHIELD_TEST_CRASH_AFTER_WRITES": str(k)})
+        assert p.returncode in (-9, 0), (k, p.returncode)
+        r = cs(root, cfg, "revert", state=state)
+        assert r.returncode == 0 and tree_digest(root) == before, (k, r.stderr)
+        shutil.rmtree(root)
+        shutil.rmtree(state)
+
+
+@check("concurrency: 20 parallel apply/revert/activate/deactivate end consistent")
+def _():
+    cfg = os.path.join(EX, "desktop-4790k.yaml")
+    root, state = fixture_copy("i7-4790k"), tempfile.mkdtemp()
+    before = tree_digest(root)
+    rng = random.Random(7)
+    cmds = [rng.choice([["apply"], ["revert"], ["activate", "win10"], ["deactivate", "win10"]]) for _ in range(20)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as ex:
+        procs = list(ex.map(lambda c: cs(root, cfg, *c, state=state), cmds))
+    for c, p in zip(cmds, procs):
+        assert p.returncode == 0, (c, p.returncode, p.stderr)
+    # whatever order they ran in, the journal is intact and the state converged
+    p = cs(root, cfg, "apply", "--detailed-exitcodes", state=state)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    assert cs(root, cfg, "revert", state=state).returncode == 0
+    assert tree_digest(root) == before
+
+
+@check("a failing item: exit 1 naming path and errno text; the rest applies and reverts")
+def _():
+    cfg = os.path.join(EX, "desktop-4790k.yaml")
+    root, state = fixture_copy("i7-4790k"), tempfile.mkdtemp()
+    target = os.path.join(root, "proc/irq/16/smp_affinity_list")
+    os.unlink(target)
+    os.mkdir(target)  # writing it now fails with EISDIR
+    before = tree_digest(root)
+    p = cs(root, cfg, "activate", "win10", state=state)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "/proc/irq/16/smp_affinity_list: cannot" in p.stderr and "Is a directory" in p.stderr, p.stderr
+    assert read(root, "/proc/irq/23/smp_affinity_list") == "0,4"
+    p = cs(root, cfg, "revert", state=state)
+    assert tree_digest(root) == before, tree_diff(os.path.join(FIX, "i7-4790k"), root)
+
+
+@check("a journal from another boot is set aside, never applied")
+def _():
+    cfg = os.path.join(EX, "desktop-4790k.yaml")
+    root, state = fixture_copy("i7-4790k"), tempfile.mkdtemp()
+    assert cs(root, cfg, "activate", "win10", state=state).returncode == 0
+    shutil.rmtree(root)
+    root = fixture_copy("i7-4790k")  # a fresh boot: original values again
+    write(root, "/proc/sys/kernel/random/boot_id", "00000000-1111-2222-3333-444444444444")
+    before = tree_digest(root)
+    p = cs(root, cfg, "revert", state=state)
+    assert p.returncode == 0, p.stderr
+    assert "another boot" in p.stderr, p.stderr
+    assert tree_digest(root) == before
+    assert any(n.startswith("journal.") and n.endswith(".stale") for n in os.listdir(state)), os.listdir(state)
+
+
+@check("a second run waits for the lock, then gives up with a clear message")
+def _():
+    import fcntl
+    cfg = os.path.join(EX, "desktop-4790k.yaml")
+    root, state = fixture_copy("i7-4790k"), tempfile.mkdtemp()
+    fd = os.open(os.path.join(state, "lock"), os.O_RDWR | os.O_CREAT)
+    os.write(fd, b"4242\n")
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    p = cs(root, cfg, "apply", "--wait", "1", state=state)
+    os.close(fd)
+    assert p.returncode == 1 and "another cpushield run (pid 4242)" in p.stderr, p.stderr
+
+
+finish()
