@@ -37,7 +37,7 @@ int apply_plan(const Host *h, Journal *j, const Plan *p, int crash_after_writes,
                 _cleanup_free_ char *cur = NULL, *back = NULL, *detail = NULL, *ident = ident_of(c), *kind = NULL;
                 const JournalItem *it;
 
-                if (c->op == OP_LIBVIRT_PIN && !c->from) {
+                if (change_is_pending(c)) {
                         strlist_addf(&res.notes, "%s: not applied (libvirt not consulted or domain not running)", c->target);
                         continue;
                 }

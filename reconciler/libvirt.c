@@ -213,8 +213,13 @@ void libvirt_plan(const PlanInput *in, Plan *p) {
                         if (libvirt_observe(vm->uri, vm->domain, &d, &err) < 0)
                                 strlist_addf(&p->warnings, "VM '%s': %s; pins are shown without current values",
                                              vm->name, err);
-                        else
-                                have = d.running;
+                        else if (!d.running) {
+                                /* Nothing to pin now; the hook's <cputune> or the
+                                 * watcher pins it when it starts. */
+                                domain_pins_free(&d);
+                                continue;
+                        } else
+                                have = true;
                 }
                 for (size_t k = 0; k < vm->n_vcpu_pins; k++) {
                         const Pin *pin = &vm->vcpu_pins[k];

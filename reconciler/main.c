@@ -270,7 +270,7 @@ static int cmd_plan(const Options *o) {
                 output_plan_json(stdout, &p, NULL);
         else if (o->verbosity >= 0 || r < 0)
                 output_plan_text(stdout, &p, "plan", o->verbosity > 0);
-        ret = r < 0 ? 1 : (o->detailed_exitcodes && p.n_changes > 0) ? 2 : 0;
+        ret = r < 0 ? 1 : (o->detailed_exitcodes && plan_count_actionable(&p) > 0) ? 2 : 0;
         plan_free(&p);
         strlist_free(&active);
         config_free(&c);
@@ -392,7 +392,7 @@ static int reconcile(const Options *o, Reconcile what) {
                         output_plan_json(stdout, &p, NULL);
                 else if (o->verbosity >= 0)
                         output_plan_text(stdout, &p, "apply --check", o->verbosity > 0);
-                ret = o->detailed_exitcodes && p.n_changes > 0 ? 2 : 0;
+                ret = o->detailed_exitcodes && plan_count_actionable(&p) > 0 ? 2 : 0;
                 goto out_journal;
         }
         if (what != RECONCILE_APPLY) {
@@ -447,12 +447,17 @@ static int cmd_status(const Options *o) {
 
         if (load_all(o, HOST_TOPOLOGY | HOST_CGROUPS, false, &h, &c, &have) < 0)
                 return 1;
-        if (have && active_set(o, &c, &active) < 0) {
-                config_free(&c);
-                host_free(&h);
-                return 1;
+        Journal j = { .fd = -1, .dir_fd = -1 };
+        bool have_journal = journal_peek(o->state_dir, h.boot_id, &j) >= 0;
+        if (have) {
+                for (size_t i = 0; i < c.n_vms; i++)
+                        if (c.vms[i].activation == ACTIVATION_ALWAYS || strlist_contains(&j.active, c.vms[i].name) ||
+                            strlist_contains(&o->activate, c.vms[i].name))
+                                strlist_add(&active, c.vms[i].name);
         }
-        status_print(stdout, &h, have ? &c : NULL, &active, o->output);
+        status_print(stdout, &h, have ? &c : NULL, &active, have_journal ? &j : NULL, o->output);
+        if (have_journal)
+                journal_close(&j);
         strlist_free(&active);
         if (have)
                 config_free(&c);

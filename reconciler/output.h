@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "host.h"
+#include "journal.h"
 #include "plan.h"
 
 typedef enum OutputFormat { OUTPUT_TEXT, OUTPUT_JSON } OutputFormat;
@@ -22,4 +23,5 @@ char *vm_cputune_xml(const Vm *vm);
 
 /* Topology map: packages, L3 domains, cores with their threads side by side,
  * and who owns each CPU. */
-void status_print(FILE *f, const Host *h, const Config *c, const StrList *active, OutputFormat fmt);
+void status_print(FILE *f, const Host *h, const Config *c, const StrList *active, const Journal *j,
+                  OutputFormat fmt);

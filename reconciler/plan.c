@@ -217,6 +217,18 @@ int plan_build(const Host *h, const Config *c, const StrList *active, const Plan
         return p.errors.n ? -EINVAL : 0;
 }
 
+bool change_is_pending(const Change *c) {
+        return c->op == OP_LIBVIRT_PIN && !c->from;
+}
+
+size_t plan_count_actionable(const Plan *p) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < p->n_changes; i++)
+                n += !change_is_pending(&p->changes[i]);
+        return n;
+}
+
 void plan_free(Plan *p) {
         for (size_t i = 0; i < p->n_changes; i++) {
                 Change *c = &p->changes[i];

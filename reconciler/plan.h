@@ -101,6 +101,10 @@ typedef struct PlanOptions {
 
 int plan_build(const Host *h, const Config *c, const StrList *active, const PlanOptions *opts, Plan *ret);
 void plan_free(Plan *p);
+/* Changes apply would make now: pins of a domain whose current pins are
+ * unknown (libvirt not consulted) are shown but wait for the domain. */
+size_t plan_count_actionable(const Plan *p);
+bool change_is_pending(const Change *c);
 
 Change *plan_add(Plan *p, ChangeKind kind, ChangeOp op, const char *target, const char *from, const char *to);
 void plan_skip(Plan *p, ChangeKind kind, const char *target, const char *fmt, ...) _printf_(4, 5);

@@ -26,7 +26,13 @@ static const char *cgroup_desc(const Host *h) {
         }
 }
 
-static void status_json(FILE *f, const Host *h, const Config *c, const StrList *active) {
+static void journal_counts(const Journal *j, size_t counts[_KIND_MAX]) {
+        for (size_t i = 0; j && i < j->n_items; i++)
+                counts[change_kind_from_string(j->items[i].kind)]++;
+}
+
+static void status_json(FILE *f, const Host *h, const Config *c, const StrList *active, const Journal *j) {
+        size_t counts[_KIND_MAX] = {};
         fputs("{\"model\": ", f);
         json_string(f, h->model_name);
         fprintf(f, ", \"cgroup\": ");
@@ -43,15 +49,20 @@ static void status_json(FILE *f, const Host *h, const Config *c, const StrList *
                 json_string(f, owner(c, (unsigned) cpu));
                 fputc('}', f);
         }
-        fputs("]}\n", f);
+        fputs("],\n \"journal\": {", f);
+        journal_counts(j, counts);
+        for (int k = 0; k < _KIND_MAX; k++)
+                fprintf(f, "%s\"%s\": %zu", k ? ", " : "", change_kind_to_string((ChangeKind) k), counts[k]);
+        fputs("}}\n", f);
 }
 
-void status_print(FILE *f, const Host *h, const Config *c, const StrList *active, OutputFormat fmt) {
-        size_t width = 4, threads_max = 1;
+void status_print(FILE *f, const Host *h, const Config *c, const StrList *active, const Journal *j,
+                  OutputFormat fmt) {
+        size_t width = 4, threads_max = 1, counts[_KIND_MAX] = {};
         int last_pkg = -2, last_node = -2, last_l3 = -2;
 
         if (fmt == OUTPUT_JSON) {
-                status_json(f, h, c, active);
+                status_json(f, h, c, active, j);
                 return;
         }
         for (size_t i = 0; c && i < c->n_vms; i++)
@@ -111,5 +122,18 @@ void status_print(FILE *f, const Host *h, const Config *c, const StrList *active
                                 act ? "active" : "inactive");
                 }
                 fputs("* = active now\n", f);
+        }
+        journal_counts(j, counts);
+        if (!j || j->n_items == 0)
+                fputs("\njournal: empty (nothing to give back)\n", f);
+        else {
+                fprintf(f, "\njournal: %zu item%s to give back at revert (", j->n_items, j->n_items == 1 ? "" : "s");
+                bool first = true;
+                for (int k = 0; k < _KIND_MAX; k++)
+                        if (counts[k]) {
+                                fprintf(f, "%s%s %zu", first ? "" : ", ", change_kind_to_string((ChangeKind) k), counts[k]);
+                                first = false;
+                        }
+                fputs(")\n", f);
         }
 }

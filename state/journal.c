@@ -293,12 +293,14 @@ int journal_compact(Journal *j) {
         return 0;
 }
 
-/* The journal file is created lazily: a run that changes nothing leaves the
- * state directory as it was. */
+/* The journal file is (re)written lazily: a run that changes nothing leaves
+ * the state directory as it was. */
 static int ensure_open(Journal *j) {
         if (j->fd >= 0)
                 return 0;
-        if (faccessat(j->dir_fd, JOURNAL_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+        /* Start each run from a clean copy: a crash may have left a torn
+         * last line that the next append must not extend. */
+        {
                 _cleanup_free_ char *text = render(j);
                 int r = write_atomic(j, JOURNAL_FILE, text);
                 if (r < 0)
@@ -308,7 +310,20 @@ static int ensure_open(Journal *j) {
         return j->fd < 0 ? -errno : 0;
 }
 
+static int journal_load(const char *dir, const char *boot_id, bool readonly, Journal *ret, char **ret_warning,
+                        char **ret_error);
+
 int journal_open(const char *dir, const char *boot_id, Journal *ret, char **ret_warning, char **ret_error) {
+        return journal_load(dir, boot_id, false, ret, ret_warning, ret_error);
+}
+
+int journal_peek(const char *dir, const char *boot_id, Journal *ret) {
+        _cleanup_free_ char *w = NULL, *e = NULL;
+        return journal_load(dir, boot_id, true, ret, &w, &e);
+}
+
+static int journal_load(const char *dir, const char *boot_id, bool readonly, Journal *ret, char **ret_warning,
+                        char **ret_error) {
         Journal j = { .fd = -1, .dir_fd = -1 };
         _cleanup_free_ char *text = NULL, *active = NULL;
         int r;
@@ -335,13 +350,14 @@ int journal_open(const char *dir, const char *boot_id, Journal *ret, char **ret_
                         *ret_warning = xasprintf("%s was written during another boot (%s): nothing in it is true "
                                                  "any more; set aside as %s/%s",
                                                  path, j.boot_id, dir, aside);
-                        if (renameat(j.dir_fd, JOURNAL_FILE, j.dir_fd, aside) < 0) {
+                        if (!readonly && renameat(j.dir_fd, JOURNAL_FILE, j.dir_fd, aside) < 0) {
                                 r = -errno;
                                 *ret_error = xasprintf("%s: %s", path, strerror(-r));
                                 journal_close(&j);
                                 return r;
                         }
-                        (void) unlinkat(j.dir_fd, ACTIVE_FILE, 0);
+                        if (!readonly)
+                                (void) unlinkat(j.dir_fd, ACTIVE_FILE, 0);
                         for (size_t i = 0; i < j.n_items; i++)
                                 item_free(&j.items[i]);
                         free(j.items);
@@ -355,7 +371,7 @@ int journal_open(const char *dir, const char *boot_id, Journal *ret, char **ret_
                 journal_close(&j);
                 return r;
         }
-        if (read_file(j.dir_fd, ACTIVE_FILE, &active, NULL) >= 0) {
+        if (!(readonly && *ret_warning) && read_file(j.dir_fd, ACTIVE_FILE, &active, NULL) >= 0) {
                 char *save = NULL;
                 for (char *l = strtok_r(active, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
                         if (*strstrip(l))

@@ -49,6 +49,9 @@ int state_lock(const char *dir, unsigned timeout_s, int *ret_lock_fd, char **ret
 /* Loads the journal of this boot; a journal of another boot is renamed
  * aside ("journal.<boot>.stale") and reported through *ret_warning. */
 int journal_open(const char *dir, const char *boot_id, Journal *ret, char **ret_warning, char **ret_error);
+/* Reads the journal without the lock and without setting anything aside,
+ * for status. A journal of another boot reads as empty. */
+int journal_peek(const char *dir, const char *boot_id, Journal *ret);
 void journal_close(Journal *j);
 
 JournalItem *journal_find(const Journal *j, const char *target);

@@ -32,13 +32,32 @@ def check(name):
 
 
 def finish():
+    for d in _made:
+        shutil.rmtree(d, ignore_errors=True)
     failed = sum(1 for _, e in results if e)
     print(f"{len(results) - failed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
 
+# State directories live on tmpfs, like /run/cpushield does.
+TMPFS = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+_made = []
+
+
+def _mkdtemp(prefix):
+    d = tempfile.mkdtemp(prefix=prefix, dir=TMPFS)
+    _made.append(d)
+    return d
+
+
+def state_dir():
+    return _mkdtemp("cpushield-state-")
+
+
 def run(*args, state=None, env=None, timeout=120):
-    state = state or tempfile.mkdtemp(prefix="cpushield-state-")
+    state = state or state_dir()
     return subprocess.run([BIN, "--state-dir", state, *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
 
@@ -84,7 +103,7 @@ def tree_diff(a, b):
 
 
 def fixture_copy(name):
-    dst = tempfile.mkdtemp(prefix=f"cpushield-{name}-")
+    dst = _mkdtemp(f"cpushield-{name}-")
     shutil.copytree(os.path.join(FIX, name), dst, symlinks=True, dirs_exist_ok=True)
     return dst
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-from common import BIN, EX, FIX, SRC, check, cpulist, finish, fixture_copy, read, run, tree_digest
+from common import BIN, EX, FIX, SRC, state_dir, check, cpulist, finish, fixture_copy, read, run, tree_digest
 
 BAD = os.path.join(SRC, "tests", "configs", "bad")
 
@@ -113,7 +113,7 @@ for fixture, example, vm in PAIRS:
     @check(f"plan on {fixture} with {example} writes nothing")
     def _(fixture=fixture, example=example, vm=vm):
         root = fixture_copy(fixture)
-        state = tempfile.mkdtemp(prefix="cpushield-state-")
+        state = state_dir()
         before = tree_digest(root)
         for extra in ([], ["--activate", vm], ["--activate", vm, "--output", "json"]):
             p = run("plan", "--root", root, "--config", os.path.join(EX, example), *extra, state=state)
@@ -176,7 +176,7 @@ for name in sorted(os.listdir(BAD)):
             expect = f.readline().split("# expect:", 1)[1].strip()
         m = re.match(r"(\d+):(\d+) (.*)", expect)
         root = fixture_copy("i7-4790k")
-        state = tempfile.mkdtemp(prefix="cpushield-state-")
+        state = state_dir()
         before = tree_digest(root)
         p = run("plan", "--root", root, "--config", path, "--activate", "win10", state=state)
         assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)

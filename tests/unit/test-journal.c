@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "journal.h"
+
+static char dir[] = "/tmp/cpushield-journal-XXXXXX";
+
+static void setup(void) {
+        cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void) {
+        char *cmd = xasprintf("rm -rf '%s'", dir);
+        cr_assert_eq(system(cmd), 0);
+        free(cmd);
+}
+
+static char *slurp(const char *name) {
+        char *path = xasprintf("%s/%s", dir, name), *buf = xcalloc(65536, 1);
+        FILE *f = fopen(path, "re");
+
+        cr_assert_not_null(f, "%s", path);
+        fread(buf, 1, 65535, f);
+        fclose(f);
+        free(path);
+        return buf;
+}
+
+Test(journal, escape_roundtrip) {
+        const char *cases[] = { "", "plain", "cpu io memory pids", "tab\there", "new\nline", "back\\slash\\t" };
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                char *e = journal_escape(cases[i]), *u = journal_unescape(e);
+                cr_assert_null(strchr(e, '\t'));
+                cr_assert_null(strchr(e, '\n'));
+                cr_assert_str_eq(u, cases[i]);
+                free(e);
+                free(u);
+        }
+}
+
+Test(journal, originals_survive_and_reload, .init = setup, .fini = teardown) {
+        Journal j;
+        char *w = NULL, *e = NULL;
+
+        cr_assert_eq(journal_open(dir, "boot-a", &j, &w, &e), 0);
+        cr_assert_eq(j.n_items, 0);
+        cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/16/smp_affinity_list", "", "0-7", "0,4", "win10"), 0);
+        /* flushed before any write: a second reader sees it now */
+        char *text = slurp("journal");
+        cr_assert(strstr(text, "item\t0\tirq/write\t/proc/irq/16/smp_affinity_list\t0-7\t0,4\twin10\t\n"), "%s", text);
+        free(text);
+        cr_assert_eq(journal_applied(&j, "/proc/irq/16/smp_affinity_list", "0,4"), 0);
+        /* a second intent keeps the first original */
+        cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/16/smp_affinity_list", "", "0,4", "0", "win10"), 0);
+        cr_assert_eq(journal_record(&j, "cpuset/subtree", "/sys/fs/cgroup/cgroup.subtree_control", "",
+                                    "cpu io memory pids", "cpuset cpu io memory pids", "win10"), 0);
+        journal_close(&j);
+
+        cr_assert_eq(journal_open(dir, "boot-a", &j, &w, &e), 0);
+        cr_assert_eq(j.n_items, 2);
+        JournalItem *it = journal_find(&j, "/proc/irq/16/smp_affinity_list");
+        cr_assert_str_eq(it->original, "0-7");
+        cr_assert_str_eq(it->intended, "0");
+        cr_assert_str_eq(it->applied, "0,4");
+        it = journal_find(&j, "/sys/fs/cgroup/cgroup.subtree_control");
+        cr_assert_str_eq(it->original, "cpu io memory pids");
+        cr_assert_gt(it->seq, journal_find(&j, "/proc/irq/16/smp_affinity_list")->seq);
+        cr_assert_eq(journal_forget(&j, "/proc/irq/16/smp_affinity_list"), 0);
+        cr_assert_eq(journal_compact(&j), 0);
+        journal_close(&j);
+
+        cr_assert_eq(journal_open(dir, "boot-a", &j, &w, &e), 0);
+        cr_assert_eq(j.n_items, 1);
+        cr_assert_eq(journal_forget(&j, "/sys/fs/cgroup/cgroup.subtree_control"), 0);
+        cr_assert_eq(journal_compact(&j), 0);
+        journal_close(&j);
+        char *path = xasprintf("%s/journal", dir);
+        cr_assert_eq(access(path, F_OK), -1, "an empty journal is removed");
+        free(path);
+}
+
+Test(journal, torn_last_line_is_ignored, .init = setup, .fini = teardown) {
+        Journal j;
+        char *w = NULL, *e = NULL;
+
+        cr_assert_eq(journal_open(dir, "b", &j, &w, &e), 0);
+        cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/1/smp_affinity_list", "", "0-7", "0", "vm"), 0);
+        journal_close(&j);
+        char *path = xasprintf("%s/journal", dir);
+        int fd = open(path, O_WRONLY | O_APPEND);
+        cr_assert_eq(write(fd, "applied\t/proc/ir", 16), 16); /* a crash mid-write */
+        close(fd);
+        cr_assert_eq(journal_open(dir, "b", &j, &w, &e), 0, "%s", e ? e : "");
+        cr_assert_eq(j.n_items, 1);
+        cr_assert_null(j.items[0].applied);
+        journal_close(&j);
+        free(path);
+}
+
+Test(journal, another_boot_is_set_aside, .init = setup, .fini = teardown) {
+        Journal j;
+        char *w = NULL, *e = NULL;
+
+        cr_assert_eq(journal_open(dir, "old-boot", &j, &w, &e), 0);
+        cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/1/smp_affinity_list", "", "0-7", "0", "vm"), 0);
+        journal_close(&j);
+        cr_assert_eq(journal_peek(dir, "new-boot", &j), 0);
+        cr_assert_eq(j.n_items, 0, "peek shows nothing of another boot");
+        journal_close(&j);
+        cr_assert_eq(journal_open(dir, "new-boot", &j, &w, &e), 0);
+        cr_assert_eq(j.n_items, 0);
+        cr_assert_not_null(w);
+        cr_assert(strstr(w, "another boot (old-boot)"), "%s", w);
+        journal_close(&j);
+        char *aside = xasprintf("%s/journal.old-boot.stale", dir);
+        cr_assert_eq(access(aside, F_OK), 0);
+        free(aside);
+}
+
+Test(journal, lock_is_exclusive, .init = setup, .fini = teardown) {
+        int a = -1, b = -1;
+        char *e = NULL;
+
+        cr_assert_eq(state_lock(dir, 0, &a, &e), 0);
+        /* flock locks belong to the open file description: a second open conflicts */
+        cr_assert_eq(state_lock(dir, 0, &b, &e), -EWOULDBLOCK);
+        cr_assert(strstr(e, "another cpushield run"), "%s", e);
+        close(a);
+        free(e);
+        e = NULL;
+        cr_assert_eq(state_lock(dir, 0, &b, &e), 0);
+        close(b);
+}
