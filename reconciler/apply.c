@@ -70,9 +70,12 @@ int apply_plan(const Host *h, Journal *j, const Plan *p, int crash_after_writes,
 
                 if (!c->restore) {
                         kind = change_journal_kind(c);
+                        /* The original is what the plan observed under the lock,
+                         * before this run wrote anything: a side effect of an
+                         * earlier step of this run (a partition narrowing the
+                         * workqueue mask) is not the host's original. */
                         r = journal_record(j, kind, c->target, ident,
-                                           c->op == OP_MOVE_TASKS ? c->from : c->op == OP_MKDIR ? "(absent)" : cur, c->to,
-                                           c->vm);
+                                           c->op == OP_MKDIR ? "(absent)" : c->from ? c->from : cur, c->to, c->vm);
                         if (r < 0) {
                                 /* Without the original on disk, no write. */
                                 err_add(&res, c, "cannot journal the original value, not changed", r, NULL);
@@ -83,7 +86,8 @@ int apply_plan(const Host *h, Journal *j, const Plan *p, int crash_after_writes,
                 r = kernel_apply(h, c, c->to, &detail);
                 if (crash_after_writes > 0 && ++writes == (unsigned) crash_after_writes)
                         raise(SIGKILL);
-                if (r == -EIO && is_irq_affinity(c)) {
+                /* Managed, per-CPU and no-balancing IRQs: EIO on 6.1, EPERM on 6.12. */
+                if ((r == -EIO || r == -EPERM) && is_irq_affinity(c)) {
                         strlist_addf(&res.notes, "%s%s%s: the kernel refuses to move this interrupt (managed, per-CPU "
                                      "or no-balancing IRQ); left where it is", c->target, c->name ? " " : "",
                                      strempty(c->name));

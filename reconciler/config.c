@@ -115,6 +115,16 @@ static int check_keys(Parser *p, yaml_node_t *map, const char *const *allowed, c
                 }
                 if (ok)
                         continue;
+                /* {cpus: 0,4} is {cpus: 0, 4: null} in YAML's flow style. */
+                yaml_node_t *v = node(p, pair->value);
+                if (strspn(key, "0123456789-") == strlen(key) && v->type == YAML_SCALAR_NODE && scalar(v)[0] == 0 &&
+                    pair > map->data.mapping.pairs.start) {
+                        yaml_node_t *pk = node(p, pair[-1].key), *pv = node(p, pair[-1].value);
+                        if (scalar(pk) && scalar(pv))
+                                return fail(p, k, "'%s' looks like part of a CPU list: inside { } a comma ends the "
+                                                  "value, so quote the whole list: %s: \"%s,%s\"",
+                                            key, scalar(pk), scalar(pv), key);
+                }
                 if (best && best_d <= (strlen(best) + 2) / 3 + 1)
                         return fail(p, k, "unknown key '%s' in %s; did you mean '%s'?", key, where, best);
                 return fail(p, k, "unknown key '%s' in %s", key, where);

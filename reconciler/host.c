@@ -316,15 +316,19 @@ static void load_workqueues(Host *h) {
                                 continue;
                         if (pass == 1 && !is_dir(fd, (snprintf(path, sizeof path, "%s/%s", base, ents.v[i]), path)))
                                 continue;
+                        /* 6.6+: "cpumask" is the effective mask, which an isolated
+                         * partition narrows by itself; what was asked for, and
+                         * what must come back, is cpumask_requested. */
                         if (pass == 0)
-                                snprintf(path, sizeof path, "%s/cpumask", base);
+                                snprintf(path, sizeof path, "%s/%s", base,
+                                         h->has_wq_requested ? "cpumask_requested" : "cpumask");
                         else
                                 snprintf(path, sizeof path, "%s/%s/cpumask", base, ents.v[i]);
                         if (read_attr(fd, path, &raw) < 0 || cpuset_parse_mask(raw, &mask) < 0)
                                 continue;
                         Workqueue *w = array_push(&h->wqs, &h->n_wqs, sizeof(Workqueue));
                         w->name = pass == 0 ? NULL : xstrdup(ents.v[i]);
-                        w->path = xstrdup(path);
+                        w->path = pass == 0 ? xasprintf("%s/cpumask", base) : xstrdup(path);
                         w->mask = mask;
                         w->raw = TAKE_PTR(raw);
                 }

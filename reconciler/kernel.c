@@ -75,10 +75,13 @@ bool value_equal(ChangeOp op, const char *target, const char *a, const char *b) 
 static char *parent_of(const char *path) {
         char *p = xstrdup(path), *slash = strrchr(p, '/');
 
-        if (slash && slash != p)
+        if (slash == p)
+                p[1] = 0; /* "/run" -> "/" */
+        else if (slash)
                 *slash = 0;
         return p;
 }
+
 
 static int write_new_file(const Host *h, const char *path, const char *content) {
         int fd = root_openat(h->root_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
@@ -91,6 +94,12 @@ static int write_new_file(const Host *h, const char *path, const char *content) 
                 r = -EIO;
         close(fd);
         return r;
+}
+
+/* The kernel prints an empty controller list as an empty file, not "\n". */
+static int write_controllers(const Host *h, const char *path, const char *list) {
+        _cleanup_free_ char *content = list[0] ? xasprintf("%s\n", list) : xstrdup("");
+        return write_new_file(h, path, content);
 }
 
 static int unlink_in_root(const Host *h, const char *path, int flags) {
@@ -194,7 +203,7 @@ static int fixture_subtree(const Host *h, const char *file, bool enable) {
         if (r < 0)
                 return r;
         next = controllers_with(cur, "cpuset", enable);
-        r = write_attr(h->root_fd, file, next);
+        r = write_controllers(h, file, next);
         if (r < 0)
                 return r;
         if (list_dir(h->root_fd, dir, &kids) < 0)
@@ -207,7 +216,7 @@ static int fixture_subtree(const Host *h, const char *file, bool enable) {
                 if (!is_dir(h->root_fd, kid) || read_attr(h->root_fd, ctl_file, &ctl) < 0)
                         continue;
                 ctl_next = controllers_with(ctl, "cpuset", enable);
-                r = write_attr(h->root_fd, ctl_file, ctl_next);
+                r = write_controllers(h, ctl_file, ctl_next);
                 if (r >= 0)
                         r = fixture_cpuset_files(h, kid, dir, enable);
         }
@@ -235,7 +244,7 @@ static int fixture_mkdir_cgroup(const Host *h, const char *dir) {
         _cleanup_free_ char *psc = xasprintf("%s/cgroup.subtree_control", parent), *sc = NULL;
         (void) read_attr(h->root_fd, psc, &sc);
         static const char *const files[][2] = {
-                { "cgroup.procs", "" }, { "cgroup.subtree_control", "\n" }, { "cgroup.type", "domain\n" },
+                { "cgroup.procs", "" }, { "cgroup.subtree_control", "" }, { "cgroup.type", "domain\n" },
                 { "cgroup.events", "populated 0\nfrozen 0\n" },
         };
         for (size_t i = 0; i < ELEMENTSOF(files) && r >= 0; i++) {
@@ -243,8 +252,8 @@ static int fixture_mkdir_cgroup(const Host *h, const char *dir) {
                 r = write_new_file(h, f, files[i][1]);
         }
         if (r >= 0) {
-                _cleanup_free_ char *f = xasprintf("%s/cgroup.controllers", dir), *c = xasprintf("%s\n", strempty(sc));
-                r = write_new_file(h, f, c);
+                _cleanup_free_ char *f = xasprintf("%s/cgroup.controllers", dir);
+                r = write_controllers(h, f, strempty(sc));
         }
         if (r >= 0 && sc && strstr(sc, "cpuset"))
                 r = fixture_cpuset_files(h, dir, parent, true);
@@ -726,6 +735,8 @@ int kernel_read(const Host *h, ChangeOp op, const char *target, const char *iden
         switch (op) {
         case OP_WRITE:
         case OP_SUBTREE:
+                if (streq(target, "/sys/devices/virtual/workqueue/cpumask") && h->has_wq_requested)
+                        target = "/sys/devices/virtual/workqueue/cpumask_requested";
                 r = read_attr(h->root_fd, target, &s);
                 if (r >= 0) {
                         char *t = strstrip(s);
@@ -833,6 +844,12 @@ int kernel_apply(const Host *h, const Change *c, const char *value, char **ret_d
                                 cpuset_free(&s);
                         }
                         return r;
+                }
+                if (!h->real_root && streq(c->target, "/sys/devices/virtual/workqueue/cpumask") && h->has_wq_requested) {
+                        /* the kernel keeps the request and shows request minus isolated CPUs */
+                        int r = write_attr(h->root_fd, "/sys/devices/virtual/workqueue/cpumask_requested", value);
+                        if (r < 0)
+                                return r;
                 }
                 return write_attr(h->root_fd, c->target, value);
         case OP_SUBTREE: {

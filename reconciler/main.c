@@ -341,6 +341,16 @@ static int reconcile(const Options *o, Reconcile what) {
                         fatal(o, err);
                         goto out_config;
                 }
+                /* Observe again under the lock: another run may have changed
+                 * the host while we waited. */
+                Host fresh;
+                r = host_load(o->root, HOST_ALL, &fresh, &err);
+                if (r < 0) {
+                        fatal(o, err);
+                        goto out_config;
+                }
+                host_free(&h);
+                h = fresh;
         }
         r = journal_open(o->state_dir, h.boot_id, &j, &warning, &err);
         if (r == -ENOENT && o->check) {

@@ -95,8 +95,8 @@ Test(config, pins_and_profiles, .init = desktop, .fini = teardown) {
 }
 
 Test(config, files_merge_in_order, .init = desktop, .fini = teardown) {
-        char *a = tmp_config("version: 1\nhost: {cpus: 0,4}\ndefaults: {irqs: leave}\nvms:\n  a: {cpus: 1,5}\n");
-        char *b = tmp_config("defaults: {kthreads: leave}\nvms:\n  b: {cpus: 2,6}\n");
+        char *a = tmp_config("version: 1\nhost: {cpus: \"0,4\"}\ndefaults: {irqs: leave}\nvms:\n  a: {cpus: \"1,5\"}\n");
+        char *b = tmp_config("defaults: {kthreads: leave}\nvms:\n  b: {cpus: \"2,6\"}\n");
         char *files[] = { a, b };
         Config c;
         char *err = NULL;
@@ -109,7 +109,7 @@ Test(config, files_merge_in_order, .init = desktop, .fini = teardown) {
         config_free(&c);
 
         /* The same VM in two files is an error naming both places. */
-        char *d = tmp_config("vms:\n  a: {cpus: 3,7}\n");
+        char *d = tmp_config("vms:\n  a: {cpus: \"3,7\"}\n");
         char *files2[] = { a, d };
         cr_assert_lt(config_load(files2, 2, &host, &c, &err), 0);
         cr_assert(strstr(err, d) && strstr(err, ":2:3: VM 'a' is already defined at ") && strstr(err, a), "%s", err);
@@ -126,7 +126,7 @@ Test(config, unknown_key_suggests, .init = desktop, .fini = teardown) {
         Config c;
         char *err = NULL;
 
-        cr_assert_lt(load("host: {cpus: 0,4}\nvms:\n  w:\n    cpus: 1-3\n    vcpu_pin: [1]\n", &c, &err), 0);
+        cr_assert_lt(load("host: {cpus: \"0,4\"}\nvms:\n  w:\n    cpus: 1-3\n    vcpu_pin: [1]\n", &c, &err), 0);
         cr_assert(strstr(err, ":5:5: unknown key 'vcpu_pin' in VM 'w'; did you mean 'vcpu_pins'?"), "%s", err);
         free(err);
 }
@@ -135,11 +135,11 @@ Test(config, errors_carry_position, .init = desktop, .fini = teardown) {
         static const struct {
                 const char *text, *want;
         } cases[] = {
-                { "host: {cpus: 0,4}\nvms:\n  w: {cpus: 99}\n", ":3:14: CPU 99 does not exist on this host (it has CPUs 0-7)" },
-                { "host: {cpus: 0,4}\nvms:\n  w: {cpus: 3-1}\n", ":3:14: cpus: '3-1' is not a CPU list" },
+                { "host: {cpus: \"0,4\"}\nvms:\n  w: {cpus: 99}\n", ":3:13: CPU 99 does not exist on this host (it has CPUs 0-7)" },
+                { "host: {cpus: \"0,4\"}\nvms:\n  w: {cpus: 3-1}\n", ":3:13: cpus: '3-1' is not a CPU list" },
                 { "host: {cpus: \"\"}\n", ":1:14: cpus is empty" },
                 { "host: {cores: [4]}\n", ":1:16: core 4 does not exist on this host (it has cores 0-3)" },
-                { "host: {cpus: 0,4}\nvms:\n  w: {cpus: 4}\n", ":3:14: VM 'w' CPUs overlap the host's CPUs" },
+                { "host: {cpus: \"0,4\"}\nvms:\n  w: {cpus: 4}\n", ":3:13: VM 'w' CPUs overlap the host's CPUs" },
                 { "version: 2\n", ":1:10: unsupported configuration version 2" },
                 { "host: {cpus: 0}\nvms:\n  w: {cpus: 1, vcpu_pins: [2]}\n", ":3:28: VM 'w' pins vCPU 0 to CPU 2, outside" },
                 { "host: {cpus: 0}\nvms:\n  w: {cpus: 1, activation: sometimes}\n", "activation must be one of libvirt, manual, always" },

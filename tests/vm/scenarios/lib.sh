@@ -1,0 +1,97 @@
+# Shared functions for guest scenarios (busy box sh). Packed as /lib/vmlib.sh;
+# a scenario starts with `. /lib/vmlib.sh`.
+#
+# Protocol (read by run.sh on the result channel):
+#   CHECK PASS <name>
+#   CHECK FAIL <name>: <details>
+#   SCENARIO DONE              (last line; missing = the scenario died)
+# Anything else is log.
+
+pass() { echo "CHECK PASS $1"; }
+fail() { n=$1; shift; echo "CHECK FAIL $n: $*"; }
+info() { echo "INFO $*"; }
+done_() { echo "SCENARIO DONE"; }
+
+# check NAME CMD...: PASS if CMD succeeds, else FAIL with its output.
+check() {
+    _n=$1; shift
+    if _out=$("$@" 2>&1); then
+        pass "$_n"
+    else
+        fail "$_n" "'$*' failed: $(echo "$_out" | tr '\n' ' ')"
+    fi
+}
+
+# expect_eq NAME GOT WANT
+expect_eq() {
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi
+}
+
+# cpulist_expand "0-2,5" -> "0 1 2 5" (sorted, one space apart)
+cpulist_expand() {
+    echo "$1" | tr ',' '\n' | awk -F- '
+        /^[0-9]+(-[0-9]+)?$/ { b = ($2 == "") ? $1 : $2
+                               for (i = $1; i <= b; i++) print i }' |
+        sort -n | tr '\n' ' ' | sed 's/ $//'
+}
+
+# cpulist_eq A B: same set of CPUs ("0-3" = "0,1,2,3")
+cpulist_eq() { [ "$(cpulist_expand "$1")" = "$(cpulist_expand "$2")" ]; }
+
+# cpulist_intersects A B: the lists share a CPU
+cpulist_intersects() {
+    for _a in $(cpulist_expand "$1"); do
+        for _b in $(cpulist_expand "$2"); do
+            [ "$_a" = "$_b" ] && return 0
+        done
+    done
+    return 1
+}
+
+# cpus_allowed PID -> Cpus_allowed_list of the task
+cpus_allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
+
+# write_errno PATH VALUE -> "OK" or "ERR EIO Input/output error"
+# (vmhelper when packed, else a busybox approximation without errno names)
+# shellcheck disable=SC2116  # $(echo 2>&1 >FILE) captures the write error
+write_errno() {
+    if command -v vmhelper >/dev/null; then
+        vmhelper write "$1" "$2"
+    elif _e=$(echo "$2" 2>&1 > "$1"); then
+        echo OK
+    else
+        echo "ERR $_e"
+    fi
+}
+
+# write_errno_ok PATH VALUE: the write succeeded
+write_errno_ok() { [ "$(write_errno "$1" "$2")" = OK ]; }
+
+# irq_name IRQ -> its name in /proc/interrupts (e.g. virtio1-input.0)
+irq_name() { awk -v i="$1:" '$1 == i { print $NF }' /proc/interrupts; }
+
+# irq_count IRQ -> interrupts taken so far, all CPUs together
+irq_count() {
+    awk -v i="$1:" '$1 == i { n = 0; for (c = 2; c <= NF; c++)
+        if ($c ~ /^[0-9]+$/) n += $c; else break; print n }' /proc/interrupts
+}
+
+# net_irq_poke IRQ: make the virtio-net IRQ (virtioN-input.Q) fire by sending
+# frames from another NIC on the QEMU hub. On x86 without interrupt
+# remapping a new affinity takes effect at the next interrupt, so this is
+# what makes effective_affinity_list follow smp_affinity_list.
+net_irq_poke() {
+    _dev=$(irq_name "$1" | sed -n 's/^\(virtio[0-9]*\)-.*/\1/p')
+    _me=$(ls "/sys/bus/virtio/devices/$_dev/net" 2>/dev/null | head -n1)
+    for _n in /sys/class/net/*; do
+        _n=${_n##*/}
+        [ "$_n" = lo ] || [ "$_n" = "$_me" ] || { vmhelper sendframe "$_n" 4 >/dev/null; break; }
+    done
+    sleep 0.2
+}
+
+# irq_of_name REGEX -> IRQ numbers whose /proc/interrupts name matches
+irq_of_name() {
+    awk -v re="$1" '$1 ~ /^[0-9]+:$/ && $NF ~ re { sub(":", "", $1); print $1 }' \
+        /proc/interrupts
+}
