@@ -243,6 +243,54 @@ static void plan_v1(const PlanInput *in, Plan *p, const char *vms) {
                 free(names[i]);
 }
 
+static bool in_vm_cgroup(const PlanInput *in, const Task *t) {
+        _cleanup_free_ char *part = xasprintf("/%s", in->cfg->partition);
+        size_t n = strlen(part);
+
+        if (!t->cgroup)
+                return false;
+        if (strncmp(t->cgroup, part, n) == 0 && (t->cgroup[n] == 0 || t->cgroup[n] == '/'))
+                return true;
+        return startswith(t->cgroup, "/cpushield.") && !startswith(t->cgroup, "/cpushield.host");
+}
+
+/* Host tasks that someone pinned (taskset, a service's CPUAffinity=) onto
+ * CPUs a VM now takes. The partition or the v1 move would narrow them
+ * anyway, but 6.1 then forgets their own mask for good (6.12 remembers it):
+ * narrowing them ourselves, before the cgroup step, journals the mask so
+ * revert gives it back after the partition is gone. */
+void task_affinity_plan(const PlanInput *in, Plan *p) {
+        const Host *h = in->host;
+
+        if (cpuset_is_empty(&in->vm_cpus) || h->cg.mode == CGROUP_NONE)
+                return;
+        for (size_t i = 0; i < h->n_tasks; i++) {
+                const Task *t = &h->tasks[i];
+                char target[64];
+                CpuSet want = {};
+
+                if (task_is_kthread(t) || cpuset_is_subset(&h->online, &t->allowed) || in_vm_cgroup(in, t))
+                        continue;
+                snprintf(target, sizeof target, "/proc/%d", t->pid);
+                plan_claim(p, target);
+                _cleanup_free_ char *obs = cpuset_format_list(&t->allowed);
+                CpuSet b = {};
+                if (cpuset_parse_list(plan_baseline(in, target, obs), &b) < 0)
+                        continue;
+                plan_host_affinity(in, &b, &want);
+                if (!cpuset_equal(&want, &t->allowed)) {
+                        _cleanup_free_ char *to = cpuset_format_list(&want);
+                        Change *c = plan_add(p, KIND_CPUSET, OP_AFFINITY, target, obs, to);
+                        c->name = xasprintf("%s: its own CPU mask (pinned), kept for revert", t->comm);
+                        c->pid = t->pid;
+                        c->start_time = t->start_time;
+                        c->vm = plan_vms_touching(in, &b);
+                }
+                cpuset_free(&b);
+                cpuset_free(&want);
+        }
+}
+
 void cpuset_plan(const PlanInput *in, Plan *p) {
         const Host *h = in->host;
         _cleanup_free_ char *vms = join_vm_names(in->active);

@@ -201,8 +201,11 @@ int plan_build(const Host *h, const Config *c, const StrList *active, const Plan
         for (size_t i = 0; i < c->warnings.n; i++)
                 strlist_add(&p.warnings, c->warnings.v[i]);
 
-        cpuset_plan(&in, &p);
+        /* Affinities first: journaled before the cgroup step, so restored
+         * after it (a task mask can only come back once its cgroup allows it). */
+        task_affinity_plan(&in, &p);
         kthread_plan(&in, &p);
+        cpuset_plan(&in, &p);
         irq_plan(&in, &p);
         workqueue_plan(&in, &p);
         power_plan(&in, &p);

@@ -126,6 +126,7 @@ char *plan_vms_touching(const PlanInput *in, const CpuSet *set);
 void plan_host_affinity(const PlanInput *in, const CpuSet *baseline, CpuSet *ret);
 
 /* One module per resource. */
+void task_affinity_plan(const PlanInput *in, Plan *p);
 void cpuset_plan(const PlanInput *in, Plan *p);
 void kthread_plan(const PlanInput *in, Plan *p);
 void irq_plan(const PlanInput *in, Plan *p);
