@@ -71,8 +71,17 @@ static int cmp_seq_desc(const void *a, const void *b) {
         return (x->seq < y->seq) - (x->seq > y->seq);
 }
 
-/* Is target inside a cgroup directory that this plan removes again? */
+/* Is target inside a cgroup directory that this plan removes again? Its
+ * files need no restoring, except the partition state: an isolated
+ * partition goes back to "member" before rmdir, because the kernel hands
+ * the CPUs back to the parent only asynchronously after rmdir (6.1), and
+ * the affinities restored after it would be clipped meanwhile. */
 static bool inside_removed_dir(const Journal *j, const Plan *p, const JournalItem *it) {
+        static const char partition[] = "/cpuset.cpus.partition";
+        size_t len = strlen(it->target);
+
+        if (len >= sizeof partition - 1 && streq(it->target + len - (sizeof partition - 1), partition))
+                return false;
         for (size_t i = 0; i < j->n_items; i++) {
                 const JournalItem *d = &j->items[i];
                 size_t n = strlen(d->target);

@@ -113,12 +113,12 @@ for d in /proc/[0-9]*; do
     a=$(cpus_allowed $p) || continue
     if is_pinned_kthread $p; then
         b=$(awk -v k="$p@$(start_time $p)" '$1 == "task" && $2 == k {print $3}' /tmp/before)
-        # Bound to one CPU: nobody may move it. Unbound kworkers and
-        # rescuers follow the workqueue mask; the kernel moves those itself.
-        case $b in
-            *-*|*,*) followed="$followed $p:$b->$a" ;;
-            '') ;;
-            *) percpu=$((percpu + 1)); [ "$a" != "$b" ] && bad="$bad $p:$b->$a" ;;
+        # Per-CPU threads (ksoftirqd/3, migration/3, kworker/3:1) stay on
+        # their CPU. Unbound kworkers and rescuers follow the workqueue
+        # mask: the kernel moves those itself.
+        case $(cat /proc/$p/comm) in
+            */[0-9]|*/[0-9]:*) percpu=$((percpu + 1)); [ -n "$b" ] && [ "$a" != "$b" ] && bad="$bad $p:$b->$a" ;;
+            *) [ "$a" != "$b" ] && followed="$followed $(cat /proc/$p/comm):$b->$a" ;;
         esac
     else
         cpulist_intersects "$a" $VMCPUS && bad="$bad $p:$a"
