@@ -37,19 +37,6 @@ static char *join_vm_names(const StrList *l) {
         return out;
 }
 
-static bool list_equal_by_meaning(const char *a, const char *b) {
-        CpuSet x = {}, y = {};
-        bool eq;
-
-        if (cpuset_parse_list(a, &x) < 0 || cpuset_parse_list(b, &y) < 0)
-                eq = streq(a, b);
-        else
-                eq = cpuset_equal(&x, &y);
-        cpuset_free(&x);
-        cpuset_free(&y);
-        return eq;
-}
-
 static void plan_cpus_item(const PlanInput *in, Plan *p, ChangeOp op, const char *unit, const char *file,
                            const CpuSet *want, const char *vms) {
         _cleanup_free_ char *cur = NULL;
@@ -63,7 +50,7 @@ static void plan_cpus_item(const PlanInput *in, Plan *p, ChangeOp op, const char
                 strlist_addf(&p->errors, "cannot read AllowedCPUs of %s from systemd", unit);
                 return;
         }
-        if (list_equal_by_meaning(cur, to))
+        if (cpulist_equal_str(cur, to))
                 return;
         Change *c = plan_add(p, KIND_CPUSET, op, target, cur, to);
         c->vm = xstrdup(vms);
@@ -203,7 +190,7 @@ static void plan_v1(const PlanInput *in, Plan *p, const char *vms) {
                         c->vm = xstrdup(vms);
                 }
                 /* v1 refuses tasks in a cpuset without memory nodes: mems first. */
-                if (!list_equal_by_meaning(cur_mems, mems)) {
+                if (!cpulist_equal_str(cur_mems, mems)) {
                         Change *c = plan_add(p, KIND_CPUSET, OP_WRITE, f_mems, cur_mems, mems);
                         c->vm = xstrdup(vms);
                 }

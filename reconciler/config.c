@@ -594,7 +594,9 @@ static int load_file(Config *c, const char *file, const Host *host, char **ret_e
         return r;
 }
 
-static const char *owner_of(const Config *c, unsigned cpu) {
+const char *config_cpu_owner(const Config *c, unsigned cpu) {
+        if (!c)
+                return NULL;
         if (cpuset_isset(&c->host_cpus, cpu))
                 return "host";
         for (size_t i = 0; i < c->n_vms; i++)
@@ -669,7 +671,7 @@ static int validate(Config *c, const Host *h, char **ret_error) {
                 bool split = false;
 
                 CPUSET_FOREACH(cpu, t) {
-                        const char *o = owner_of(c, (unsigned) cpu);
+                        const char *o = config_cpu_owner(c, (unsigned) cpu);
                         if (cpu == cpuset_next(t, -1))
                                 first = o;
                         else if (!streq_ptr(o, first))
@@ -679,7 +681,7 @@ static int validate(Config *c, const Host *h, char **ret_error) {
                         continue;
                 _cleanup_free_ char *desc = xstrdup("");
                 CPUSET_FOREACH(cpu, t) {
-                        const char *o = owner_of(c, (unsigned) cpu);
+                        const char *o = config_cpu_owner(c, (unsigned) cpu);
                         char *d = xasprintf("%s%sCPU %d: %s", desc, desc[0] ? ", " : "", cpu, o ? o : "unassigned");
                         free(desc);
                         desc = d;

@@ -83,3 +83,5 @@ void config_free(Config *c);
 const Vm *config_find_vm(const Config *c, const char *name);
 const PowerProfile *config_find_profile(const Config *c, const char *name);
 const char *activation_to_string(Activation a);
+/* "host", the name of the VM owning cpu, or NULL (unassigned, or no config). */
+const char *config_cpu_owner(const Config *c, unsigned cpu);

@@ -46,6 +46,19 @@ static bool is_list_target(ChangeOp op, const char *target) {
                ends_with(target, "/cpuset.cpus") || ends_with(target, "/cpuset.mems");
 }
 
+bool cpulist_equal_str(const char *a, const char *b) {
+        CpuSet x = {}, y = {};
+        bool eq;
+
+        if (cpuset_parse_list(a, &x) < 0 || cpuset_parse_list(b, &y) < 0)
+                eq = streq(a, b);
+        else
+                eq = cpuset_equal(&x, &y);
+        cpuset_free(&x);
+        cpuset_free(&y);
+        return eq;
+}
+
 bool value_equal(ChangeOp op, const char *target, const char *a, const char *b) {
         CpuSet x = {}, y = {};
         bool eq;
@@ -53,12 +66,11 @@ bool value_equal(ChangeOp op, const char *target, const char *a, const char *b) 
 
         if (!a || !b)
                 return a == b;
+        if (is_list_target(op, target))
+                return cpulist_equal_str(a, b);
         if (is_mask_file(target)) {
                 r1 = cpuset_parse_mask(a, &x);
                 r2 = cpuset_parse_mask(b, &y);
-        } else if (is_list_target(op, target)) {
-                r1 = cpuset_parse_list(a, &x);
-                r2 = cpuset_parse_list(b, &y);
         } else if (op == OP_SUBTREE) {
                 /* Only whether cpuset is among the controllers matters. */
                 return (strstr(a, "cpuset") != NULL) == (strstr(b, "cpuset") != NULL);

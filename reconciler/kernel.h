@@ -21,6 +21,8 @@ int kernel_apply(const Host *h, const Change *c, const char *value, char **ret_d
 
 /* Does the value read back mean the same as the value wanted? */
 bool value_equal(ChangeOp op, const char *target, const char *a, const char *b);
+/* Two CPU lists by meaning ("0-3" = "0,1,2,3"); text equality if either is not a list. */
+bool cpulist_equal_str(const char *a, const char *b);
 
 ChangeOp change_op_from_string(const char *s);
 const char *change_op_to_string(ChangeOp op);

@@ -160,7 +160,8 @@ static void plan_restores(const PlanInput *in, Plan *p) {
         }
         /* Restores first, then the forward changes. */
         r.changes = xrealloc(r.changes, (r.n_changes + p->n_changes) * sizeof(Change));
-        memcpy(r.changes + r.n_changes, p->changes, p->n_changes * sizeof(Change));
+        if (p->n_changes)
+                memcpy(r.changes + r.n_changes, p->changes, p->n_changes * sizeof(Change));
         free(p->changes);
         p->changes = r.changes;
         p->n_changes += r.n_changes;

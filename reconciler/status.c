@@ -3,17 +3,6 @@
  * by side and L3 domains and NUMA nodes are visible at a glance. */
 #include "output.h"
 
-static const char *owner(const Config *c, unsigned cpu) {
-        if (!c)
-                return NULL;
-        if (cpuset_isset(&c->host_cpus, cpu))
-                return "host";
-        for (size_t i = 0; i < c->n_vms; i++)
-                if (cpuset_isset(&c->vms[i].cpus, cpu))
-                        return c->vms[i].name;
-        return NULL;
-}
-
 static const char *cgroup_desc(const Host *h) {
         switch (h->cg.mode) {
         case CGROUP_V2:
@@ -46,7 +35,7 @@ static void status_json(FILE *f, const Host *h, const Config *c, const StrList *
                            "\"owner\": ",
                         cpu == cpuset_next(&h->possible, -1) ? "" : ",", cpu, x->online ? "true" : "false", x->package,
                         x->core, x->node, x->l3);
-                json_string(f, owner(c, (unsigned) cpu));
+                json_string(f, config_cpu_owner(c, (unsigned) cpu));
                 fputc('}', f);
         }
         fputs("],\n \"journal\": {", f);
@@ -101,7 +90,7 @@ void status_print(FILE *f, const Host *h, const Config *c, const StrList *active
                 }
                 fprintf(f, "  core %-3zu", k);
                 CPUSET_FOREACH(cpu, t) {
-                        const char *o = owner(c, (unsigned) cpu);
+                        const char *o = config_cpu_owner(c, (unsigned) cpu);
                         bool on = cpuset_isset(&h->online, (unsigned) cpu);
                         bool act = o && active && strlist_contains(active, o);
                         char label[128];
