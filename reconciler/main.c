@@ -5,6 +5,7 @@
 
 #include "apply.h"
 #include "config.h"
+#include "doctor.h"
 #include "host.h"
 #include "journal.h"
 #include "output.h"
@@ -57,6 +58,7 @@ static void help(FILE *f) {
               "  deactivate NAME            mark VM NAME inactive, then apply\n"
               "  status                     topology map: who owns each CPU\n"
               "  xml NAME                   the libvirt <cputune> block for VM NAME\n"
+              "  doctor                     lint host and configuration (exit 1 on errors)\n"
               "\n"
               "Options:\n"
               "  --config FILE          configuration file (repeatable; default\n"
@@ -475,6 +477,41 @@ static int cmd_status(const Options *o) {
         return 0;
 }
 
+static int cmd_doctor(const Options *o) {
+        Host h;
+        Config c;
+        Doctor d = {};
+        bool have;
+        int ret;
+
+        if (load_all(o, HOST_ALL, true, &h, &c, &have) < 0)
+                return 1;
+        doctor_run(&h, &c, &d);
+        if (o->output == OUTPUT_JSON) {
+                fputs("{\"errors\": ", stdout);
+                json_strlist(stdout, &d.errors);
+                fputs(", \"warnings\": ", stdout);
+                json_strlist(stdout, &d.warnings);
+                fputs(", \"notes\": ", stdout);
+                json_strlist(stdout, &d.notes);
+                fputs("}\n", stdout);
+        } else {
+                for (size_t i = 0; i < d.errors.n; i++)
+                        printf("error: %s\n", d.errors.v[i]);
+                for (size_t i = 0; i < d.warnings.n; i++)
+                        printf("warning: %s\n", d.warnings.v[i]);
+                for (size_t i = 0; o->verbosity >= 0 && i < d.notes.n; i++)
+                        printf("note: %s\n", d.notes.v[i]);
+                printf("%zu error%s, %zu warning%s\n", d.errors.n, d.errors.n == 1 ? "" : "s", d.warnings.n,
+                       d.warnings.n == 1 ? "" : "s");
+        }
+        ret = d.errors.n ? 1 : 0;
+        doctor_free(&d);
+        config_free(&c);
+        host_free(&h);
+        return ret;
+}
+
 static int cmd_xml(const Options *o) {
         Host h;
         Config c;
@@ -512,6 +549,7 @@ int main(int argc, char **argv) {
                 { "deactivate", cmd_deactivate },
                 { "status", cmd_status },
                 { "xml", cmd_xml },
+                { "doctor", cmd_doctor },
         };
         int r = 1;
 

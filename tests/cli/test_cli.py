@@ -242,4 +242,59 @@ def _():
     assert p.returncode == 1 and "nosuch" in p.stderr
 
 
+# --- power and doctor ---------------------------------------------------------
+
+@check("power plan on the 4790K: governor, min frequency, PM QoS, deep idle states, VM CPUs only")
+def _():
+    p = run("plan", "--root", os.path.join(FIX, "i7-4790k"), "--config", os.path.join(EX, "desktop-4790k.yaml"),
+            "--activate", "win10", "--output", "json")
+    assert p.returncode == 0, p.stderr
+    power = [c for c in json.loads(p.stdout)["changes"] if c["kind"] == "power"]
+    cpus = set()
+    for c in power:
+        m = re.search(r"/(?:cpu|policy)(\d+)/", c["target"])
+        cpus.add(int(m.group(1)))
+    assert cpus == {1, 2, 3, 5, 6, 7}, cpus
+    t = {c["target"]: c for c in power}
+    base = "/sys/devices/system/cpu"
+    for cpu in (1, 2, 3, 5, 6, 7):
+        assert t[f"{base}/cpufreq/policy{cpu}/scaling_governor"]["to"] == "performance"
+        assert t[f"{base}/cpufreq/policy{cpu}/scaling_min_freq"]["to"] == "4400000"
+        assert t[f"{base}/cpu{cpu}/power/pm_qos_resume_latency_us"]["to"] == "20"
+        assert t[f"{base}/cpu{cpu}/cpuidle/state3/disable"]["to"] == "1"  # C3, 33 us
+        assert t[f"{base}/cpu{cpu}/cpuidle/state4/disable"]["to"] == "1"  # C6, 133 us
+        assert f"{base}/cpu{cpu}/cpuidle/state2/disable" not in t  # C1E, 10 us
+
+
+@check("power: an EPP intel_pstate refuses is a warning naming the file and the rule; the rest applies")
+def _():
+    cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    cfg.write('host: {cpus: "0,4"}\npower_profiles:\n  p:\n    governor: performance\n'
+              '    energy_performance_preference: balance_power\nvms:\n  w: {cpus: "1-3,5-7", power: p}\n')
+    cfg.close()
+    p = run("plan", "--root", os.path.join(FIX, "i7-4790k"), "--config", cfg.name, "--activate", "w",
+            "--output", "json")
+    os.unlink(cfg.name)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    w = [x for x in doc["warnings"] if "intel_pstate refuses" in x]
+    assert w and f"{cfg.name}:5:36" in w[0], doc["warnings"]
+    assert any(c["target"].endswith("policy1/scaling_governor") for c in doc["changes"])
+    assert not any("energy_performance_preference" in c["target"] for c in doc["changes"])
+
+
+@check("doctor: irqbalance on the Xeon, L3 split on the Ryzen, cpu_dma_latency explained")
+def _():
+    p = run("doctor", "--root", os.path.join(FIX, "xeon-2s"), "--config", os.path.join(EX, "numa-2vm.yaml"))
+    assert p.returncode == 0, p.stderr
+    assert "warning: irqbalance is running" in p.stdout and "/dev/cpu_dma_latency is not used" in p.stdout
+    cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    cfg.write("host: {cores: [0]}\nvms:\n  wide: {cores: [6, 7, 8, 9]}\n")
+    cfg.close()
+    p = run("doctor", "--root", os.path.join(FIX, "ryzen-5950x"), "--config", cfg.name, "--output", "json")
+    os.unlink(cfg.name)
+    doc = json.loads(p.stdout)
+    assert p.returncode == 0 and any("spans 2 L3 domains" in w for w in doc["warnings"]), doc
+
+
 finish()
