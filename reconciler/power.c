@@ -80,6 +80,14 @@ static void plan_policy(const PlanInput *in, Plan *p, const Vm *vm, const PowerP
                         want = pol->cpuinfo_min;
                 _cleanup_free_ char *cur = xasprintf("%lu", pol->scaling_min);
                 _cleanup_free_ char *to = xasprintf("%lu", want);
+                /* The kernel refuses a minimum above the maximum: raise the
+                 * maximum first (and revert lowers it after the minimum). */
+                if (pol->scaling_max && want > pol->scaling_max) {
+                        _cleanup_free_ char *cmax = xasprintf("%lu", pol->scaling_max);
+                        _cleanup_free_ char *tmax = xasprintf("%lu", want);
+                        snprintf(target, sizeof target, "%s/%s/scaling_max_freq", base, pol->name);
+                        add_write(in, p, target, cmax, tmax, vm->name, "maximum frequency (kHz), raised for the minimum");
+                }
                 snprintf(target, sizeof target, "%s/%s/scaling_min_freq", base, pol->name);
                 add_write(in, p, target, cur, to, vm->name, "minimum frequency (kHz)");
         }

@@ -202,6 +202,22 @@ def _():
     assert tree_digest(root) == before, tree_diff(os.path.join(FIX, "i7-4790k"), root)
 
 
+@check("power: a lowered maximum is raised before the minimum, and both come back")
+def _():
+    cfg = os.path.join(EX, "desktop-4790k.yaml")
+    root, state = fixture_copy("i7-4790k"), state_dir()
+    write(root, "/sys/devices/system/cpu/cpufreq/policy1/scaling_max_freq", "3000000")
+    before = tree_digest(root)
+    p = cs(root, cfg, "--output", "json", "plan", "--activate", "win10", state=state)
+    order = [c["target"].rsplit("/", 1)[1] for c in json.loads(p.stdout)["changes"] if "/policy1/" in c["target"]]
+    assert order == ["scaling_governor", "scaling_max_freq", "scaling_min_freq"], order
+    assert cs(root, cfg, "activate", "win10", state=state).returncode == 0
+    assert read(root, "/sys/devices/system/cpu/cpufreq/policy1/scaling_max_freq") == "4400000"
+    assert read(root, "/sys/devices/system/cpu/cpufreq/policy1/scaling_min_freq") == "4400000"
+    assert cs(root, cfg, "revert", state=state).returncode == 0
+    assert tree_digest(root) == before
+
+
 @check("a journal from another boot is set aside, never applied")
 def _():
     cfg = os.path.join(EX, "desktop-4790k.yaml")
