@@ -722,7 +722,7 @@ static int pin_read(const Change *c, char **ret) {
 
 /* ---- the two entry points -------------------------------------------- */
 
-static int parse_libvirt_target(const char *target, Change *c) {
+int parse_libvirt_target(const char *target, Change *c) {
         /* libvirt:DOMAIN/vcpuN | emulator | iothreadN */
         const char *d = target + strlen("libvirt:"), *slash = strrchr(d, '/');
 

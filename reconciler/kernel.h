@@ -25,4 +25,6 @@ bool value_equal(ChangeOp op, const char *target, const char *a, const char *b);
 bool cpulist_equal_str(const char *a, const char *b);
 
 ChangeOp change_op_from_string(const char *s);
+/* "libvirt:DOMAIN/vcpuN|emulator|iothreadN" -> c->domain, c->pin, c->pin_id */
+int parse_libvirt_target(const char *target, Change *c);
 const char *change_op_to_string(ChangeOp op);

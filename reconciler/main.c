@@ -8,6 +8,7 @@
 #include "doctor.h"
 #include "host.h"
 #include "journal.h"
+#include "libvirt.h"
 #include "output.h"
 #include "plan.h"
 
@@ -59,6 +60,7 @@ static void help(FILE *f) {
               "  status                     topology map: who owns each CPU\n"
               "  xml NAME                   the libvirt <cputune> block for VM NAME\n"
               "  doctor                     lint host and configuration (exit 1 on errors)\n"
+              "  hook qemu DOMAIN OP SUBOP  libvirt hook entry point; never calls libvirt\n"
               "\n"
               "Options:\n"
               "  --config FILE          configuration file (repeatable; default\n"
@@ -224,29 +226,43 @@ static int load_all(const Options *o, HostParts parts, bool need_config, Host *h
         return 0;
 }
 
-/* Active VMs: those with activation "always", plus the ones named. */
-static int active_set(const Options *o, const Config *c, StrList *ret) {
+static bool use_libvirt(const Options *o, const Host *h) {
+        return o->libvirt == LIBVIRT_YES || (o->libvirt == LIBVIRT_AUTO && h->real_root);
+}
+
+/* Which VMs are active: "always" ones; ones activated by hand or by the hook
+ * (journaled); libvirt ones whose domain runs or is paused, when libvirt can
+ * be asked (its answer then beats the journal, except for the VM the
+ * command itself (de)activates); and the plan's --activate names. */
+static int active_set(const Options *o, const Host *h, const Config *c, const Journal *j, const char *except,
+                      StrList *ret, StrList *warnings) {
         StrList a = {};
 
-        for (size_t i = 0; i < c->n_vms; i++)
-                if (c->vms[i].activation == ACTIVATION_ALWAYS)
-                        strlist_add(&a, c->vms[i].name);
-        for (size_t i = 0; i < o->activate.n; i++) {
+        for (size_t i = 0; i < o->activate.n; i++)
                 if (!config_find_vm(c, o->activate.v[i])) {
-                        _cleanup_free_ char *msg = xasprintf("cpushield: --activate %s: no VM of that name in the configuration",
-                                                             o->activate.v[i]);
-                        strlist_free(&a);
+                        _cleanup_free_ char *msg = xasprintf("cpushield: --activate %s: no VM of that name in the "
+                                                             "configuration", o->activate.v[i]);
                         return fatal(o, msg), -1;
                 }
-                if (!strlist_contains(&a, o->activate.v[i]))
-                        strlist_add(&a, o->activate.v[i]);
+        for (size_t i = 0; i < c->n_vms; i++) {
+                const Vm *vm = &c->vms[i];
+                bool on = vm->activation == ACTIVATION_ALWAYS || (j && strlist_contains(&j->active, vm->name));
+
+                if (vm->activation == ACTIVATION_LIBVIRT && use_libvirt(o, h) && !streq_ptr(except, vm->name)) {
+                        DomainPins d = {};
+                        _cleanup_free_ char *lerr = NULL;
+                        if (libvirt_observe(vm->uri, vm->domain, &d, &lerr) >= 0)
+                                on = d.running;
+                        else
+                                strlist_addf(warnings, "VM '%s': %s; its activation is taken from the journal",
+                                             vm->name, lerr);
+                        domain_pins_free(&d);
+                }
+                if (on || strlist_contains(&o->activate, vm->name))
+                        strlist_add(&a, vm->name);
         }
         *ret = a;
         return 0;
-}
-
-static bool use_libvirt(const Options *o, const Host *h) {
-        return o->libvirt == LIBVIRT_YES || (o->libvirt == LIBVIRT_AUTO && h->real_root);
 }
 
 static int cmd_plan(const Options *o) {
@@ -261,13 +277,24 @@ static int cmd_plan(const Options *o) {
                 return fprintf(stderr, "cpushield: plan takes no arguments (use --activate NAME)\n"), 1;
         if (load_all(o, HOST_ALL, true, &h, &c, &have) < 0)
                 return 1;
-        if (active_set(o, &c, &active) < 0) {
+        Journal j = { .fd = -1, .dir_fd = -1 };
+        bool have_journal = journal_peek(o->state_dir, h.boot_id, &j) >= 0;
+        StrList warnings = {};
+        if (active_set(o, &h, &c, have_journal ? &j : NULL, NULL, &active, &warnings) < 0) {
+                if (have_journal)
+                        journal_close(&j);
                 config_free(&c);
                 host_free(&h);
                 return 1;
         }
-        PlanOptions po = { .libvirt = use_libvirt(o, &h) };
+        /* plan shows what apply would do: journaled originals count. */
+        PlanOptions po = { .journal = have_journal ? &j : NULL, .libvirt = use_libvirt(o, &h) };
         r = plan_build(&h, &c, &active, &po, &p);
+        for (size_t i = 0; i < warnings.n; i++)
+                strlist_add(&p.warnings, warnings.v[i]);
+        strlist_free(&warnings);
+        if (have_journal)
+                journal_close(&j);
         if (o->output == OUTPUT_JSON)
                 output_plan_json(stdout, &p, NULL);
         else if (o->verbosity >= 0 || r < 0)
@@ -316,7 +343,7 @@ static int reconcile(const Options *o, Reconcile what) {
         Host h;
         Config c;
         Journal j;
-        StrList active = {};
+        StrList active = {}, lv_warnings = {};
         Plan p = {};
         ApplyResult res = {};
         bool have;
@@ -379,17 +406,14 @@ static int reconcile(const Options *o, Reconcile what) {
         if (what == RECONCILE_REVERT)
                 strlist_free(&j.active);
 
-        if (what != RECONCILE_REVERT) {
-                for (size_t i = 0; i < c.n_vms; i++)
-                        if (c.vms[i].activation == ACTIVATION_ALWAYS)
-                                strlist_add(&active, c.vms[i].name);
-                for (size_t i = 0; i < j.active.n; i++)
-                        if (config_find_vm(&c, j.active.v[i]) && !strlist_contains(&active, j.active.v[i]))
-                                strlist_add(&active, j.active.v[i]);
-        }
+        if (what != RECONCILE_REVERT && active_set(o, &h, &c, &j, name, &active, &lv_warnings) < 0)
+                goto out_journal;
 
         PlanOptions po = { .journal = &j, .libvirt = use_libvirt(o, &h), .force = o->force };
         r = plan_build(&h, &c, &active, &po, &p);
+        for (size_t i = 0; i < lv_warnings.n; i++)
+                strlist_add(&p.warnings, lv_warnings.v[i]);
+        strlist_free(&lv_warnings);
         for (size_t i = 0; i < p.drifted.n; i++)
                 strlist_add(&p.warnings, p.drifted.v[i]);
         if (r < 0) {
@@ -451,6 +475,59 @@ static int cmd_deactivate(const Options *o) {
         return reconcile(o, RECONCILE_DEACTIVATE);
 }
 
+/* libvirt's hook: /etc/libvirt/hooks/qemu.d/cpushield calls
+ * "cpushield hook qemu DOMAIN OP SUBOP". libvirtd waits for the hook, so it
+ * must never call back into libvirt: everything runs with libvirt off, and
+ * pins come from the domain's <cputune> (cpushield xml) or the watcher. */
+static int cmd_hook(const Options *o) {
+        Options ho = *o;
+        Host h;
+        Config c;
+        bool have;
+        const Vm *vm = NULL;
+        char *vm_name[1];
+        const char *domain, *op, *subop;
+        int r;
+
+        if (o->n_args < 4 || !streq(o->args[0], "qemu")) {
+                fprintf(stderr, "cpushield: usage: cpushield hook qemu DOMAIN OPERATION SUB-OPERATION\n");
+                return 1;
+        }
+        domain = o->args[1];
+        op = o->args[2];
+        subop = o->args[3];
+        bool start = streq(op, "prepare") && streq(subop, "begin");
+        bool stop = streq(op, "release") && streq(subop, "end");
+        if (!start && !stop)
+                return 0; /* every other event is none of our business */
+
+        ho.libvirt = LIBVIRT_NO;
+        if (load_all(&ho, HOST_TOPOLOGY, true, &h, &c, &have) < 0)
+                return 1;
+        for (size_t i = 0; i < c.n_vms; i++)
+                if (streq(c.vms[i].domain, domain))
+                        vm = &c.vms[i];
+        if (!vm) {
+                config_free(&c);
+                host_free(&h);
+                return 0; /* a domain cpushield does not manage */
+        }
+        vm_name[0] = xstrdup(vm->name);
+        config_free(&c);
+        host_free(&h);
+
+        ho.command = start ? "activate" : "deactivate";
+        ho.args = vm_name;
+        ho.n_args = 1;
+        r = reconcile(&ho, start ? RECONCILE_ACTIVATE : RECONCILE_DEACTIVATE);
+        free(vm_name[0]);
+        /* A failed isolation must not keep the VM from starting or its
+         * resources from being released: report it (libvirt logs stderr). */
+        if (r == 1)
+                fprintf(stderr, "cpushield: hook %s %s %s: isolation incomplete, see above\n", domain, op, subop);
+        return 0;
+}
+
 static int cmd_status(const Options *o) {
         Host h;
         Config c = {};
@@ -461,12 +538,12 @@ static int cmd_status(const Options *o) {
                 return 1;
         Journal j = { .fd = -1, .dir_fd = -1 };
         bool have_journal = journal_peek(o->state_dir, h.boot_id, &j) >= 0;
-        if (have) {
-                for (size_t i = 0; i < c.n_vms; i++)
-                        if (c.vms[i].activation == ACTIVATION_ALWAYS || strlist_contains(&j.active, c.vms[i].name) ||
-                            strlist_contains(&o->activate, c.vms[i].name))
-                                strlist_add(&active, c.vms[i].name);
-        }
+        StrList warnings = {};
+        if (have && active_set(o, &h, &c, have_journal ? &j : NULL, NULL, &active, &warnings) < 0)
+                active = (StrList) {};
+        for (size_t i = 0; i < warnings.n; i++)
+                fprintf(stderr, "cpushield: warning: %s\n", warnings.v[i]);
+        strlist_free(&warnings);
         status_print(stdout, &h, have ? &c : NULL, &active, have_journal ? &j : NULL, o->output);
         if (have_journal)
                 journal_close(&j);
@@ -550,6 +627,7 @@ int main(int argc, char **argv) {
                 { "status", cmd_status },
                 { "xml", cmd_xml },
                 { "doctor", cmd_doctor },
+                { "hook", cmd_hook },
         };
         int r = 1;
 

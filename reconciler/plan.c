@@ -151,9 +151,10 @@ static void plan_restores(const PlanInput *in, Plan *p) {
                 if (op == OP_AFFINITY) {
                         c->pid = atoi(it->target + strlen("/proc/"));
                         c->start_time = strtoull(it->ident, NULL, 10);
-                } else if (op == OP_LIBVIRT_PIN)
+                } else if (op == OP_LIBVIRT_PIN) {
                         c->uri = xstrdup(it->ident);
-                else if (op == OP_UNIT) {
+                        (void) parse_libvirt_target(it->target, c);
+                } else if (op == OP_UNIT) {
                         const char *u = it->target + strlen("systemd:");
                         c->unit = xstrndup(u, (size_t) (strrchr(u, '/') - u));
                 }
