@@ -14,21 +14,7 @@
 
 #include "build-config.h"
 
-typedef struct Options {
-        StrList configs;
-        const char *root;
-        const char *state_dir;
-        OutputFormat output;
-        int verbosity; /* -1 quiet, 0, 1 verbose */
-        bool detailed_exitcodes;
-        LibvirtMode libvirt;
-        StrList activate;
-        bool check, diff, force;
-        unsigned wait_s;
-        const char *command;
-        char **args;
-        int n_args;
-} Options;
+#include "options.h"
 
 enum {
         ARG_CONFIG = 0x100,
@@ -43,6 +29,7 @@ enum {
         ARG_FORCE,
         ARG_VERSION,
         ARG_WAIT,
+        ARG_INTERVAL,
 };
 
 static void help(FILE *f) {
@@ -61,6 +48,7 @@ static void help(FILE *f) {
               "  xml NAME                   the libvirt <cputune> block for VM NAME\n"
               "  doctor                     lint host and configuration (exit 1 on errors)\n"
               "  hook qemu DOMAIN OP SUBOP  libvirt hook entry point; never calls libvirt\n"
+              "  watch [--interval S]       reconcile on libvirt lifecycle events and every S seconds\n"
               "\n"
               "Options:\n"
               "  --config FILE          configuration file (repeatable; default\n"
@@ -101,6 +89,7 @@ static int parse_options(int argc, char **argv, Options *o) {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "wait", required_argument, NULL, ARG_WAIT },
+                { "interval", required_argument, NULL, ARG_INTERVAL },
                 {},
         };
         int c;
@@ -165,6 +154,13 @@ static int parse_options(int argc, char **argv, Options *o) {
                 case ARG_VERSION:
                         version();
                         exit(0);
+                case ARG_INTERVAL:
+                        if (safe_atou(optarg, &o->interval_s) < 0 || o->interval_s == 0) {
+                                fprintf(stderr, "cpushield: --interval takes a positive number of seconds, not '%s'\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        break;
                 case ARG_WAIT:
                         if (safe_atou(optarg, &o->wait_s) < 0) {
                                 fprintf(stderr, "cpushield: --wait takes a number of seconds, not '%s'\n", optarg);
@@ -528,6 +524,17 @@ static int cmd_hook(const Options *o) {
         return 0;
 }
 
+static int watch_reconcile(const Options *o) {
+        return reconcile(o, RECONCILE_APPLY);
+}
+
+static int cmd_watch(const Options *o) {
+        Options wo = *o;
+
+        wo.libvirt = LIBVIRT_YES;
+        return watch_run(&wo, watch_reconcile);
+}
+
 static int cmd_status(const Options *o) {
         Host h;
         Config c = {};
@@ -614,7 +621,7 @@ static int cmd_xml(const Options *o) {
 }
 
 int main(int argc, char **argv) {
-        Options o = { .root = "/", .state_dir = "/run/cpushield", .wait_s = 60 };
+        Options o = { .root = "/", .state_dir = "/run/cpushield", .wait_s = 60, .interval_s = 60 };
         static const struct {
                 const char *name;
                 int (*run)(const Options *);
@@ -628,6 +635,7 @@ int main(int argc, char **argv) {
                 { "xml", cmd_xml },
                 { "doctor", cmd_doctor },
                 { "hook", cmd_hook },
+                { "watch", cmd_watch },
         };
         int r = 1;
 

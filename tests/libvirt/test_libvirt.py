@@ -52,10 +52,10 @@ def start_daemon():
     if virsh("version", check_rc=False).returncode == 0:
         return  # a daemon runs already: use it, leave it alone
     etc = os.path.join(work, "etc")
-    shutil.copytree("/etc/libvirt", etc)
+    shutil.copytree("/etc/libvirt", etc, dirs_exist_ok=True)
     with open(os.path.join(etc, "qemu.conf"), "w") as f:
         f.write('user = "root"\ngroup = "root"\n')
-    os.makedirs(os.path.join(work, "log", "libvirt"))
+    os.makedirs(os.path.join(work, "log", "libvirt"), exist_ok=True)
     for name, extra in (("passwd", "libvirt-qemu:x:64055:64055::/var/lib/libvirt:/usr/sbin/nologin\n"),
                         ("group", "libvirt-qemu:x:64055:\n")):
         with open(f"/etc/{name}") as src, open(os.path.join(work, name), "w") as dst:
@@ -103,7 +103,13 @@ def create_domain(name, cputune=""):
 
 
 def destroy_domain(name):
-    virsh("destroy", name, check_rc=False)
+    pidfile = f"/run/libvirt/qemu/{name}.pid"
+    pid = int(open(pidfile).read()) if os.path.exists(pidfile) else None
+    if virsh("destroy", name, check_rc=False).returncode != 0 and pid:
+        try:  # no daemon to ask: end our QEMU by its PID
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     if name in DOMAINS:
         DOMAINS.remove(name)
 
@@ -209,6 +215,58 @@ try:
             assert p.returncode == 0 and tree_digest(root) == before_tree
         finally:
             os.kill(daemon_pids[0], signal.SIGCONT)
+    @check("watch: start and destroy reconcile by themselves; survives a libvirtd restart; SIGTERM stops it")
+    def _():
+        root, state = fixture_copy("cloud-vm-2cpu"), state_dir()
+        before_tree = tree_digest(root)
+        other = name + "-watch"
+        cfgw = config(other)
+        log = open(os.path.join(work, "watch.log"), "w+")
+        w = subprocess.Popen([BIN, "--state-dir", state, "--root", root, "--config", cfgw, "watch", "--interval", "30"],
+                             stdout=log, stderr=subprocess.STDOUT)
+        try:
+            def wait_for(cond, limit=20.0):
+                t0 = time.monotonic()
+                while time.monotonic() - t0 < limit:
+                    if cond():
+                        return time.monotonic() - t0
+                    time.sleep(0.02)
+                log.seek(0)
+                raise AssertionError("timed out; watch log:\n" + log.read()[-2000:])
+
+            def pinned():
+                try:
+                    return threads(other)["CPU 0/TCG"] == "1" and tree_digest(root) != before_tree
+                except (OSError, KeyError):
+                    return False
+
+            wait_for(lambda: "watch: ready" in open(log.name).read())
+            create_domain(other)
+            took = wait_for(pinned)
+            print(f"  virsh create returned -> pinned and shielded in {took:.2f} s")
+            destroy_domain(other)
+            took = wait_for(lambda: tree_digest(root) == before_tree)
+            print(f"  virsh destroy returned -> host side restored in {took:.2f} s")
+            if daemon_pids:
+                stop_daemon()
+                for pid in daemon_pids:
+                    wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}") or
+                             open(f"/proc/{pid}/stat").read().split()[2] == "Z")
+                daemon_pids.clear()
+                start_daemon()
+                create_domain(other)
+                took = wait_for(pinned, 30)
+                print(f"  after a libvirtd restart: pinned in {took:.2f} s")
+                destroy_domain(other)
+                wait_for(lambda: tree_digest(root) == before_tree)
+            w.send_signal(signal.SIGTERM)
+            assert w.wait(timeout=5) == 0
+        finally:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+            log.close()
+
 finally:
     for d in list(DOMAINS):
         destroy_domain(d)

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* cpushield watch: reconcile when libvirt says a domain started, stopped,
+ * crashed or paused, and on a timer (drift repair). Reconnects when
+ * libvirtd restarts; tells systemd when it is ready; stops on SIGTERM. */
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "build-config.h"
+#include "config.h"
+#include "host.h"
+#include "options.h"
+
+#if HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#if HAVE_LIBVIRT
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig) {
+        (void) sig;
+        stop = 1;
+}
+
+typedef struct Link {
+        char *uri;
+        virConnectPtr conn;
+        int callback;
+        bool lost;
+} Link;
+
+typedef struct Watch {
+        Link *links;
+        size_t n_links;
+        bool pending;
+} Watch;
+
+static void silent(void *u, virErrorPtr e) {
+        (void) u;
+        (void) e;
+}
+
+static int lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
+        Watch *w = opaque;
+
+        (void) conn;
+        (void) detail;
+        fprintf(stderr, "cpushield: watch: domain %s: %s\n", virDomainGetName(dom),
+                event == VIR_DOMAIN_EVENT_STARTED       ? "started"
+                : event == VIR_DOMAIN_EVENT_STOPPED     ? "stopped"
+                : event == VIR_DOMAIN_EVENT_SUSPENDED   ? "paused"
+                : event == VIR_DOMAIN_EVENT_RESUMED     ? "resumed"
+                : event == VIR_DOMAIN_EVENT_CRASHED     ? "crashed"
+                : event == VIR_DOMAIN_EVENT_SHUTDOWN    ? "shutting down"
+                                                        : "changed");
+        w->pending = true;
+        return 0;
+}
+
+static void closed(virConnectPtr conn, int reason, void *opaque) {
+        Link *l = opaque;
+
+        (void) conn;
+        (void) reason;
+        l->lost = true;
+}
+
+static void tick(int timer, void *opaque) {
+        (void) timer;
+        (void) opaque;
+}
+
+static void link_drop(Link *l) {
+        if (!l->conn)
+                return;
+        if (l->callback >= 0)
+                virConnectDomainEventDeregisterAny(l->conn, l->callback);
+        virConnectUnregisterCloseCallback(l->conn, closed);
+        virConnectClose(l->conn);
+        l->conn = NULL;
+        l->callback = -1;
+}
+
+static bool link_up(Watch *w, Link *l) {
+        l->conn = virConnectOpen(l->uri);
+        if (!l->conn)
+                return false;
+        l->lost = false;
+        l->callback = virConnectDomainEventRegisterAny(l->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                       VIR_DOMAIN_EVENT_CALLBACK(lifecycle), w, NULL);
+        virConnectRegisterCloseCallback(l->conn, closed, l, NULL);
+        (void) virConnectSetKeepAlive(l->conn, 5, 3);
+        if (l->callback < 0) {
+                link_drop(l);
+                return false;
+        }
+        fprintf(stderr, "cpushield: watch: listening to %s\n", l->uri);
+        return true;
+}
+
+static double now_s(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+int watch_run(const Options *o, int (*reconcile_once)(const Options *)) {
+        Watch w = {};
+        Host h;
+        Config c;
+        _cleanup_free_ char *err = NULL;
+        StrList files = {};
+        double next_run = 0, next_connect = 0;
+        int r;
+
+        /* Which daemons to listen to: the URIs of the libvirt VMs. */
+        if (host_load(o->root, HOST_TOPOLOGY, &h, &err) < 0) {
+                fprintf(stderr, "%s\n", err);
+                return 1;
+        }
+        if (o->configs.n)
+                for (size_t i = 0; i < o->configs.n; i++)
+                        strlist_add(&files, o->configs.v[i]);
+        else
+                config_default_files(&files);
+        r = config_load(files.v, files.n, &h, &c, &err);
+        strlist_free(&files);
+        host_free(&h);
+        if (r < 0) {
+                fprintf(stderr, "%s\n", err);
+                return 1;
+        }
+        for (size_t i = 0; i < c.n_vms; i++) {
+                bool seen = false;
+                if (c.vms[i].activation != ACTIVATION_LIBVIRT)
+                        continue;
+                for (size_t k = 0; k < w.n_links; k++)
+                        seen |= streq(w.links[k].uri, c.vms[i].uri);
+                if (!seen) {
+                        Link *l = array_push(&w.links, &w.n_links, sizeof(Link));
+                        l->uri = xstrdup(c.vms[i].uri);
+                        l->callback = -1;
+                }
+        }
+        config_free(&c);
+
+        virSetErrorFunc(NULL, silent);
+        if (virEventRegisterDefaultImpl() < 0) {
+                fprintf(stderr, "cpushield: watch: cannot set up libvirt's event loop\n");
+                return 1;
+        }
+        struct sigaction sa = { .sa_handler = on_signal };
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        /* Wakes the loop four times a second to look at the clock and the
+         * stop flag (libvirt's poll loop retries on EINTR). */
+        virEventAddTimeout(250, tick, NULL, NULL);
+
+        bool ready = false;
+        while (!stop) {
+                double t = now_s();
+
+                if (t >= next_connect) {
+                        for (size_t k = 0; k < w.n_links; k++) {
+                                Link *l = &w.links[k];
+                                if (l->conn && (l->lost || virConnectIsAlive(l->conn) != 1)) {
+                                        fprintf(stderr, "cpushield: watch: lost %s, reconnecting\n", l->uri);
+                                        link_drop(l);
+                                }
+                                if (!l->conn && link_up(&w, l))
+                                        w.pending = true; /* what happened meanwhile is unknown */
+                        }
+                        next_connect = t + 1;
+                }
+                if (w.pending || t >= next_run) {
+                        w.pending = false;
+                        (void) reconcile_once(o);
+                        fflush(stdout);
+                        next_run = now_s() + o->interval_s;
+                        if (!ready) {
+#if HAVE_SYSTEMD
+                                (void) sd_notify(0, "READY=1\nSTATUS=watching libvirt");
+#endif
+                                fprintf(stderr, "cpushield: watch: ready\n");
+                                ready = true;
+                        }
+                }
+                if (virEventRunDefaultImpl() < 0)
+                        break;
+        }
+#if HAVE_SYSTEMD
+        (void) sd_notify(0, "STOPPING=1");
+#endif
+        for (size_t k = 0; k < w.n_links; k++) {
+                link_drop(&w.links[k]);
+                free(w.links[k].uri);
+        }
+        free(w.links);
+        fprintf(stderr, "cpushield: watch: stopped\n");
+        return 0;
+}
+#else
+int watch_run(const Options *o, int (*reconcile_once)(const Options *)) {
+        (void) o;
+        (void) reconcile_once;
+        fprintf(stderr, "cpushield: watch needs libvirt support, which this build lacks\n");
+        return 1;
+}
+#endif
