@@ -704,7 +704,3 @@ const Task *host_find_task(const Host *h, int pid) {
                         return &h->tasks[i];
         return NULL;
 }
-
-const CpuSet *host_online(const Host *h) {
-        return &h->online;
-}

@@ -150,5 +150,3 @@ void host_free(Host *h);
 bool task_is_kthread(const Task *t);
 bool task_is_movable_kthread(const Task *t);
 const Task *host_find_task(const Host *h, int pid);
-/* All online CPUs. */
-const CpuSet *host_online(const Host *h);

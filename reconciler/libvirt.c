@@ -27,10 +27,6 @@ static void map_to_cpuset(const unsigned char *map, int maplen, CpuSet *ret) {
                         (void) cpuset_add(ret, (unsigned) i);
 }
 
-bool libvirt_available(void) {
-        return true;
-}
-
 int libvirt_observe(const char *uri, const char *domain, DomainPins *ret, char **ret_error) {
         DomainPins d = {};
         virConnectPtr conn;
@@ -156,10 +152,6 @@ out:
 int libvirt_pin(const char *uri, const char *domain, PinKind kind, unsigned id, const char *cpus, char **ret_detail) {
         *ret_detail = xstrdup("cpushield was built without libvirt support");
         return -EOPNOTSUPP;
-}
-
-bool libvirt_available(void) {
-        return false;
 }
 
 int libvirt_observe(const char *uri, const char *domain, DomainPins *ret, char **ret_error) {

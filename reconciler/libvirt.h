@@ -16,7 +16,6 @@ typedef struct DomainPins {
         size_t n_iothread;
 } DomainPins;
 
-bool libvirt_available(void);
 /* Reads the live pins of a domain; a domain that is not running (or does
  * not exist) is not an error: ret->running is false. */
 int libvirt_observe(const char *uri, const char *domain, DomainPins *ret, char **ret_error);
