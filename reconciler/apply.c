@@ -94,6 +94,7 @@ int apply_plan(const Host *h, Journal *j, const Plan *p, int crash_after_writes,
                         it = journal_find(j, c->target);
                         if (it && !c->restore && value_equal(c->op, c->target, cur, it->original))
                                 (void) journal_forget(j, c->target);
+                        (void) journal_refused(j, c->target);
                         continue;
                 }
                 if (r < 0) {

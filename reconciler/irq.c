@@ -59,6 +59,8 @@ void irq_plan(const PlanInput *in, Plan *p) {
                 const char *base = plan_baseline(in, target, obs);
                 if (cpuset_parse_list(base, &b) < 0)
                         continue;
+                if (!why && in->journal && strlist_contains(&in->journal->refused, target))
+                        why = "the kernel refused to move it (EIO/EPERM: managed, per-CPU or no-balancing)";
                 if (cpuset_intersects(&q->affinity, &in->vm_cpus) && why) {
                         plan_skip(p, KIND_IRQ, target, "%s%s%s", q->name ? q->name : "", q->name ? ": " : "", why);
                         cpuset_free(&b);

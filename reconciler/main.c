@@ -11,6 +11,7 @@
 #include "libvirt.h"
 #include "output.h"
 #include "plan.h"
+#include "verify.h"
 
 #include "build-config.h"
 
@@ -47,6 +48,7 @@ static void help(FILE *f) {
               "  status                     topology map: who owns each CPU\n"
               "  xml NAME                   the libvirt <cputune> block for VM NAME\n"
               "  doctor                     lint host and configuration (exit 1 on errors)\n"
+              "  verify [--activate NAME]   what can still run on the active VMs' CPUs (exit 1 if anything)\n"
               "  hook qemu DOMAIN OP SUBOP  libvirt hook entry point; never calls libvirt\n"
               "  watch [--interval S]       reconcile on libvirt lifecycle events and every S seconds\n"
               "\n"
@@ -596,6 +598,62 @@ static int cmd_doctor(const Options *o) {
         return ret;
 }
 
+static int cmd_verify(const Options *o) {
+        Host h;
+        Config c;
+        StrList active = {}, warnings = {};
+        CpuSet vm_cpus = {};
+        Verify v = {};
+        bool have;
+        int ret;
+
+        if (load_all(o, HOST_ALL, true, &h, &c, &have) < 0)
+                return 1;
+        Journal j = { .fd = -1, .dir_fd = -1 };
+        bool have_journal = journal_peek(o->state_dir, h.boot_id, &j) >= 0;
+        ret = active_set(o, &h, &c, have_journal ? &j : NULL, NULL, &active, &warnings);
+        if (ret < 0) {
+                if (have_journal)
+                        journal_close(&j);
+                config_free(&c);
+                host_free(&h);
+                return 1;
+        }
+        for (size_t i = 0; i < active.n; i++)
+                cpuset_or(&vm_cpus, &config_find_vm(&c, active.v[i])->cpus);
+        verify_run(&h, &c, &vm_cpus, have_journal ? &j.refused : NULL, &v);
+        if (have_journal)
+                journal_close(&j);
+        if (o->output == OUTPUT_JSON) {
+                fputs("{\"active\": ", stdout);
+                json_strlist(stdout, &active);
+                fputs(", \"noise\": ", stdout);
+                json_strlist(stdout, &v.noise);
+                printf(", \"percpu_kthreads\": %zu, \"unmovable_irqs\": %zu}\n", v.percpu_kthreads, v.unmovable_irqs);
+        } else {
+                for (size_t i = 0; i < warnings.n; i++)
+                        printf("warning: %s\n", warnings.v[i]);
+                _cleanup_free_ char *l = cpuset_format_list(&vm_cpus);
+                if (active.n == 0)
+                        printf("verify: no VM active, nothing to audit\n");
+                else {
+                        for (size_t i = 0; i < v.noise.n; i++)
+                                printf("noise: %s\n", v.noise.v[i]);
+                        printf("verify: CPUs %s: %zu source%s of noise; %zu per-CPU kernel threads and %zu managed or "
+                               "per-CPU IRQs stay by the kernel's rules\n", l, v.noise.n, v.noise.n == 1 ? "" : "s",
+                               v.percpu_kthreads, v.unmovable_irqs);
+                }
+        }
+        ret = v.noise.n ? 1 : 0;
+        verify_free(&v);
+        cpuset_free(&vm_cpus);
+        strlist_free(&active);
+        strlist_free(&warnings);
+        config_free(&c);
+        host_free(&h);
+        return ret;
+}
+
 static int cmd_xml(const Options *o) {
         Host h;
         Config c;
@@ -634,6 +692,7 @@ int main(int argc, char **argv) {
                 { "status", cmd_status },
                 { "xml", cmd_xml },
                 { "doctor", cmd_doctor },
+                { "verify", cmd_verify },
                 { "hook", cmd_hook },
                 { "watch", cmd_watch },
         };

@@ -203,6 +203,10 @@ static int parse(Journal *j, char *text, char **ret_error, const char *path) {
                         }
                 } else if (streq(f[0], "forget") && n == 2)
                         drop_item(j, f[1]);
+                else if (streq(f[0], "refused") && n == 2) {
+                        if (!strlist_contains(&j->refused, f[1]))
+                                strlist_add(&j->refused, f[1]);
+                }
                 else if (save && *save) {
                         /* Only the last line may be torn by a crash. */
                         *ret_error = xasprintf("%s:%u: unreadable journal record", path, lineno);
@@ -260,6 +264,10 @@ static char *render(const Journal *j) {
         if (!f)
                 abort();
         fprintf(f, MAGIC "\nboot\t%s\n", j->boot_id);
+        for (size_t i = 0; i < j->refused.n; i++) {
+                _cleanup_free_ char *t = journal_escape(j->refused.v[i]);
+                fprintf(f, "refused\t%s\n", t);
+        }
         for (size_t i = 0; i < j->n_items; i++) {
                 const JournalItem *it = &j->items[i];
                 _cleanup_free_ char *t = journal_escape(it->target), *o = journal_escape(it->original),
@@ -358,6 +366,7 @@ static int journal_load(const char *dir, const char *boot_id, bool readonly, Jou
                         }
                         if (!readonly)
                                 (void) unlinkat(j.dir_fd, ACTIVE_FILE, 0);
+                        strlist_free(&j.refused);
                         for (size_t i = 0; i < j.n_items; i++)
                                 item_free(&j.items[i]);
                         free(j.items);
@@ -388,6 +397,7 @@ void journal_close(Journal *j) {
         free(j->boot_id);
         free(j->dir);
         strlist_free(&j->active);
+        strlist_free(&j->refused);
         if (j->fd >= 0)
                 close(j->fd);
         if (j->dir_fd >= 0)
@@ -468,6 +478,23 @@ int journal_forget(Journal *j, const char *target) {
         if (r < 0)
                 return r;
         drop_item(j, target);
+        return 0;
+}
+
+int journal_refused(Journal *j, const char *target) {
+        _cleanup_free_ char *t = journal_escape(target);
+        _cleanup_free_ char *line = xasprintf("refused\t%s\n", t);
+        int r;
+
+        if (strlist_contains(&j->refused, target))
+                return 0;
+        r = ensure_open(j);
+        if (r < 0)
+                return r;
+        r = append(j, line);
+        if (r < 0)
+                return r;
+        strlist_add(&j->refused, target);
         return 0;
 }
 

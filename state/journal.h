@@ -16,6 +16,7 @@
  *   item    <seq> <kind> <target> <original> <intended> <vm> <ident>
  *   applied <target> <value>
  *   forget  <target>
+ *   refused <target>       the kernel refused it (managed IRQ): don't retry
  *
  * Values escape tab, newline and backslash as \t, \n, \\. */
 
@@ -40,6 +41,7 @@ typedef struct Journal {
         size_t n_items;
         unsigned next_seq;
         StrList active; /* VMs activated by hand or by the hook */
+        StrList refused; /* targets the kernel refused this boot */
 } Journal;
 
 /* Opens (creating) the state directory and takes its lock, waiting at most
@@ -60,6 +62,10 @@ int journal_record(Journal *j, const char *kind, const char *target, const char 
                    const char *intended, const char *vm);
 int journal_applied(Journal *j, const char *target, const char *value);
 int journal_forget(Journal *j, const char *target);
+/* Remembers that the kernel refuses to change target (EIO/EPERM on a managed
+ * IRQ, where debugfs cannot tell beforehand), so plans skip it and verify
+ * does not count it as noise. */
+int journal_refused(Journal *j, const char *target);
 /* Rewrites the journal with only the live items (tmp file, fsync, rename). */
 int journal_compact(Journal *j);
 

@@ -135,3 +135,22 @@ Test(journal, lock_is_exclusive, .init = setup, .fini = teardown) {
         cr_assert_eq(state_lock(dir, 0, &b, &e), 0);
         close(b);
 }
+
+Test(journal, refused_targets_persist_for_the_boot, .init = setup, .fini = teardown) {
+        Journal j;
+        char *w = NULL, *e = NULL;
+
+        cr_assert_eq(journal_open(dir, "b", &j, &w, &e), 0);
+        cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/5/smp_affinity_list", "", "0-7", "0", "vm"), 0);
+        cr_assert_eq(journal_refused(&j, "/proc/irq/26/smp_affinity_list"), 0);
+        cr_assert_eq(journal_refused(&j, "/proc/irq/26/smp_affinity_list"), 0); /* once is enough */
+        cr_assert_eq(journal_compact(&j), 0);
+        journal_close(&j);
+        cr_assert_eq(journal_peek(dir, "b", &j), 0);
+        cr_assert_eq(j.refused.n, 1);
+        cr_assert_str_eq(j.refused.v[0], "/proc/irq/26/smp_affinity_list");
+        journal_close(&j);
+        cr_assert_eq(journal_peek(dir, "another-boot", &j), 0);
+        cr_assert_eq(j.refused.n, 0, "what one boot's kernel refused says nothing about the next");
+        journal_close(&j);
+}

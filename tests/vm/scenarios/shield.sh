@@ -153,6 +153,10 @@ done
 expect_eq pmqos-vm-cpu "$(cat /sys/devices/system/cpu/cpu5/power/pm_qos_resume_latency_us)" 10
 expect_eq pmqos-host-cpu "$(cat /sys/devices/system/cpu/cpu0/power/pm_qos_resume_latency_us)" 0
 
+$CS verify > /tmp/verify 2>&1; rc=$?
+expect_eq verify-clean "$rc" 0
+[ $rc = 0 ] || sed 's/^/LOG verify: /' /tmp/verify
+
 $CS apply --detailed-exitcodes > /tmp/again 2>&1; rc=$?
 expect_eq apply-again-converged "$rc" 0
 [ $rc = 0 ] || sed 's/^/LOG again: /' /tmp/again
