@@ -230,8 +230,8 @@ static void plan_v1(const PlanInput *in, Plan *p, const char *vms) {
                 free(names[i]);
 }
 
-static bool in_vm_cgroup(const PlanInput *in, const Task *t) {
-        _cleanup_free_ char *part = xasprintf("/%s", in->cfg->partition);
+bool task_in_vm_cgroup(const Config *c, const Task *t) {
+        _cleanup_free_ char *part = xasprintf("/%s", c->partition);
         size_t n = strlen(part);
 
         if (!t->cgroup)
@@ -256,7 +256,7 @@ void task_affinity_plan(const PlanInput *in, Plan *p) {
                 char target[64];
                 CpuSet want = {};
 
-                if (task_is_kthread(t) || cpuset_is_subset(&h->online, &t->allowed) || in_vm_cgroup(in, t))
+                if (task_is_kthread(t) || cpuset_is_subset(&h->online, &t->allowed) || task_in_vm_cgroup(in->cfg, t))
                         continue;
                 snprintf(target, sizeof target, "/proc/%d", t->pid);
                 plan_claim(p, target);

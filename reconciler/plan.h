@@ -127,6 +127,8 @@ void plan_host_affinity(const PlanInput *in, const CpuSet *baseline, CpuSet *ret
 
 /* One module per resource. */
 void task_affinity_plan(const PlanInput *in, Plan *p);
+/* Is the task in the VMs' partition cgroup (v2) or a VM's v1 set? */
+bool task_in_vm_cgroup(const Config *c, const Task *t);
 void cpuset_plan(const PlanInput *in, Plan *p);
 void kthread_plan(const PlanInput *in, Plan *p);
 void irq_plan(const PlanInput *in, Plan *p);

@@ -3,18 +3,8 @@
  * it now: host tasks, movable kernel threads, IRQs, unbound workqueues. */
 #include <stdio.h>
 
+#include "plan.h"
 #include "verify.h"
-
-static bool in_partition(const Config *c, const Task *t) {
-        _cleanup_free_ char *part = xasprintf("/%s", c->partition);
-        size_t n = strlen(part);
-
-        if (!t->cgroup)
-                return false;
-        if (strncmp(t->cgroup, part, n) == 0 && (t->cgroup[n] == 0 || t->cgroup[n] == '/'))
-                return true;
-        return startswith(t->cgroup, "/cpushield.") && !startswith(t->cgroup, "/cpushield.host");
-}
 
 void verify_run(const Host *h, const Config *c, const CpuSet *vm_cpus, const StrList *refused, Verify *v) {
         for (size_t i = 0; i < h->n_tasks; i++) {
@@ -25,7 +15,7 @@ void verify_run(const Host *h, const Config *c, const CpuSet *vm_cpus, const Str
                         continue;
                 l = cpuset_format_list(&t->allowed);
                 if (!task_is_kthread(t)) {
-                        if (!in_partition(c, t))
+                        if (!task_in_vm_cgroup(c, t))
                                 strlist_addf(&v->noise, "task %d (%s) may run on CPUs %s", t->pid, t->comm, l);
                 } else if (task_is_movable_kthread(t))
                         strlist_addf(&v->noise, "kernel thread %d (%s) may run on CPUs %s", t->pid, t->comm, l);
