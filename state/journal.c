@@ -446,15 +446,19 @@ int journal_record(Journal *j, const char *kind, const char *target, const char 
         return 0;
 }
 
-int journal_applied(Journal *j, const char *target, const char *value) {
-        JournalItem *it = journal_find(j, target);
-        _cleanup_free_ char *t = journal_escape(target), *v = journal_escape(value);
-        _cleanup_free_ char *line = xasprintf("applied\t%s\t%s\n", t, v);
+/* Appends "TAG\tTARGET[\tVALUE]" and flushes it. */
+static int append_record(Journal *j, const char *tag, const char *target, const char *value) {
+        _cleanup_free_ char *t = journal_escape(target), *v = value ? journal_escape(value) : NULL;
+        _cleanup_free_ char *line = v ? xasprintf("%s\t%s\t%s\n", tag, t, v) : xasprintf("%s\t%s\n", tag, t);
         int r = ensure_open(j);
 
-        if (r < 0)
-                return r;
-        r = append(j, line);
+        return r < 0 ? r : append(j, line);
+}
+
+int journal_applied(Journal *j, const char *target, const char *value) {
+        JournalItem *it = journal_find(j, target);
+        int r = append_record(j, "applied", target, value);
+
         if (r < 0)
                 return r;
         if (it) {
@@ -465,16 +469,11 @@ int journal_applied(Journal *j, const char *target, const char *value) {
 }
 
 int journal_forget(Journal *j, const char *target) {
-        _cleanup_free_ char *t = journal_escape(target);
-        _cleanup_free_ char *line = xasprintf("forget\t%s\n", t);
         int r;
 
         if (!journal_find(j, target))
                 return 0;
-        r = ensure_open(j);
-        if (r < 0)
-                return r;
-        r = append(j, line);
+        r = append_record(j, "forget", target, NULL);
         if (r < 0)
                 return r;
         drop_item(j, target);
@@ -482,16 +481,11 @@ int journal_forget(Journal *j, const char *target) {
 }
 
 int journal_refused(Journal *j, const char *target) {
-        _cleanup_free_ char *t = journal_escape(target);
-        _cleanup_free_ char *line = xasprintf("refused\t%s\n", t);
         int r;
 
         if (strlist_contains(&j->refused, target))
                 return 0;
-        r = ensure_open(j);
-        if (r < 0)
-                return r;
-        r = append(j, line);
+        r = append_record(j, "refused", target, NULL);
         if (r < 0)
                 return r;
         strlist_add(&j->refused, target);
