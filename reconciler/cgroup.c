@@ -253,28 +253,11 @@ void task_affinity_plan(const PlanInput *in, Plan *p) {
                 return;
         for (size_t i = 0; i < h->n_tasks; i++) {
                 const Task *t = &h->tasks[i];
-                char target[64];
-                CpuSet want = {};
 
                 if (task_is_kthread(t) || cpuset_is_subset(&h->online, &t->allowed) || task_in_vm_cgroup(in->cfg, t))
                         continue;
-                snprintf(target, sizeof target, "/proc/%d", t->pid);
-                plan_claim(p, target);
-                _cleanup_free_ char *obs = cpuset_format_list(&t->allowed);
-                CpuSet b = {};
-                if (cpuset_parse_list(plan_baseline(in, target, obs), &b) < 0)
-                        continue;
-                plan_host_affinity(in, &b, &want);
-                if (!cpuset_equal(&want, &t->allowed)) {
-                        _cleanup_free_ char *to = cpuset_format_list(&want);
-                        Change *c = plan_add(p, KIND_CPUSET, OP_AFFINITY, target, obs, to);
-                        c->name = xasprintf("%s: its own CPU mask (pinned), kept for revert", t->comm);
-                        c->pid = t->pid;
-                        c->start_time = t->start_time;
-                        c->vm = plan_vms_touching(in, &b);
-                }
-                cpuset_free(&b);
-                cpuset_free(&want);
+                _cleanup_free_ char *name = xasprintf("%s: its own CPU mask (pinned), kept for revert", t->comm);
+                plan_task_affinity(in, p, t, KIND_CPUSET, name);
         }
 }
 

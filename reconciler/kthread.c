@@ -3,7 +3,6 @@
  * khugepaged, rcu_preempt...) go onto the host's CPUs. Per-CPU threads and
  * every kworker are PF_NO_SETAFFINITY: sched_setaffinity fails with EINVAL,
  * so they are counted, not planned. */
-#include <stdio.h>
 
 #include "plan.h"
 
@@ -15,8 +14,6 @@ void kthread_plan(const PlanInput *in, Plan *p) {
                 return;
         for (size_t i = 0; i < h->n_tasks; i++) {
                 const Task *t = &h->tasks[i];
-                char target[64];
-                CpuSet b = {}, want = {};
 
                 if (!task_is_kthread(t) || t->pid != t->tgid)
                         continue;
@@ -25,22 +22,7 @@ void kthread_plan(const PlanInput *in, Plan *p) {
                                 pinned++;
                         continue;
                 }
-                snprintf(target, sizeof target, "/proc/%d", t->pid);
-                plan_claim(p, target);
-                _cleanup_free_ char *obs = cpuset_format_list(&t->allowed);
-                if (cpuset_parse_list(plan_baseline(in, target, obs), &b) < 0)
-                        continue;
-                plan_host_affinity(in, &b, &want);
-                if (!cpuset_equal(&want, &t->allowed)) {
-                        _cleanup_free_ char *to = cpuset_format_list(&want);
-                        Change *c = plan_add(p, KIND_KTHREAD, OP_AFFINITY, target, obs, to);
-                        c->name = xstrdup(t->comm);
-                        c->pid = t->pid;
-                        c->start_time = t->start_time;
-                        c->vm = plan_vms_touching(in, &b);
-                }
-                cpuset_free(&b);
-                cpuset_free(&want);
+                plan_task_affinity(in, p, t, KIND_KTHREAD, t->comm);
         }
         if (pinned > 0)
                 plan_skip(p, KIND_KTHREAD, "/proc", "%zu per-CPU kernel threads on the VMs' CPUs cannot be moved "

@@ -193,6 +193,28 @@ void plan_host_affinity(const PlanInput *in, const CpuSet *baseline, CpuSet *ret
         *ret = s;
 }
 
+void plan_task_affinity(const PlanInput *in, Plan *p, const Task *t, ChangeKind kind, const char *name) {
+        char target[64];
+        CpuSet b = {}, want = {};
+
+        snprintf(target, sizeof target, "/proc/%d", t->pid);
+        plan_claim(p, target);
+        _cleanup_free_ char *obs = cpuset_format_list(&t->allowed);
+        if (cpuset_parse_list(plan_baseline(in, target, obs), &b) < 0)
+                return;
+        plan_host_affinity(in, &b, &want);
+        if (!cpuset_equal(&want, &t->allowed)) {
+                _cleanup_free_ char *to = cpuset_format_list(&want);
+                Change *c = plan_add(p, kind, OP_AFFINITY, target, obs, to);
+                c->name = xstrdup(name);
+                c->pid = t->pid;
+                c->start_time = t->start_time;
+                c->vm = plan_vms_touching(in, &b);
+        }
+        cpuset_free(&b);
+        cpuset_free(&want);
+}
+
 int plan_build(const Host *h, const Config *c, const StrList *active, const PlanOptions *opts, Plan *ret) {
         PlanInput in = { .host = h, .cfg = c, .active = active, .journal = opts->journal, .libvirt = opts->libvirt,
                          .force = opts->force };

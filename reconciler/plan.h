@@ -124,6 +124,9 @@ char *plan_vms_touching(const PlanInput *in, const CpuSet *set);
 /* Desired affinity for a host-side item: the baseline without the active VMs'
  * CPUs, or all housekeeping CPUs when nothing would be left. */
 void plan_host_affinity(const PlanInput *in, const CpuSet *baseline, CpuSet *ret);
+/* Plans a task's affinity (target /proc/PID) onto plan_host_affinity of its
+ * baseline, journaled with its start time. */
+void plan_task_affinity(const PlanInput *in, Plan *p, const Task *t, ChangeKind kind, const char *name);
 
 /* One module per resource. */
 void task_affinity_plan(const PlanInput *in, Plan *p);
