@@ -275,24 +275,22 @@ static int cmd_plan(const Options *o) {
                 return fprintf(stderr, "cpushield: plan takes no arguments (use --activate NAME)\n"), 1;
         if (load_all(o, HOST_ALL, true, &h, &c, &have) < 0)
                 return 1;
-        Journal j = { .fd = -1, .dir_fd = -1 };
-        bool have_journal = journal_peek(o->state_dir, h.boot_id, &j) >= 0;
+        Journal j;
+        (void) journal_peek(o->state_dir, h.boot_id, &j);
         StrList warnings = {};
-        if (active_set(o, &h, &c, have_journal ? &j : NULL, NULL, &active, &warnings) < 0) {
-                if (have_journal)
-                        journal_close(&j);
+        if (active_set(o, &h, &c, &j, NULL, &active, &warnings) < 0) {
+                journal_close(&j);
                 config_free(&c);
                 host_free(&h);
                 return 1;
         }
         /* plan shows what apply would do: journaled originals count. */
-        PlanOptions po = { .journal = have_journal ? &j : NULL, .libvirt = use_libvirt(o, &h) };
+        PlanOptions po = { .journal = &j, .libvirt = use_libvirt(o, &h) };
         r = plan_build(&h, &c, &active, &po, &p);
         for (size_t i = 0; i < warnings.n; i++)
                 strlist_add(&p.warnings, warnings.v[i]);
         strlist_free(&warnings);
-        if (have_journal)
-                journal_close(&j);
+        journal_close(&j);
         if (o->output == OUTPUT_JSON)
                 output_plan_json(stdout, &p, NULL);
         else if (o->verbosity >= 0 || r < 0)
@@ -545,17 +543,16 @@ static int cmd_status(const Options *o) {
 
         if (load_all(o, HOST_TOPOLOGY | HOST_CGROUPS, false, &h, &c, &have) < 0)
                 return 1;
-        Journal j = { .fd = -1, .dir_fd = -1 };
-        bool have_journal = journal_peek(o->state_dir, h.boot_id, &j) >= 0;
+        Journal j;
+        (void) journal_peek(o->state_dir, h.boot_id, &j);
         StrList warnings = {};
-        if (have && active_set(o, &h, &c, have_journal ? &j : NULL, NULL, &active, &warnings) < 0)
+        if (have && active_set(o, &h, &c, &j, NULL, &active, &warnings) < 0)
                 active = (StrList) {};
         for (size_t i = 0; i < warnings.n; i++)
                 fprintf(stderr, "cpushield: warning: %s\n", warnings.v[i]);
         strlist_free(&warnings);
-        status_print(stdout, &h, have ? &c : NULL, &active, have_journal ? &j : NULL, o->output);
-        if (have_journal)
-                journal_close(&j);
+        status_print(stdout, &h, have ? &c : NULL, &active, &j, o->output);
+        journal_close(&j);
         strlist_free(&active);
         if (have)
                 config_free(&c);
@@ -609,21 +606,19 @@ static int cmd_verify(const Options *o) {
 
         if (load_all(o, HOST_ALL, true, &h, &c, &have) < 0)
                 return 1;
-        Journal j = { .fd = -1, .dir_fd = -1 };
-        bool have_journal = journal_peek(o->state_dir, h.boot_id, &j) >= 0;
-        ret = active_set(o, &h, &c, have_journal ? &j : NULL, NULL, &active, &warnings);
+        Journal j;
+        (void) journal_peek(o->state_dir, h.boot_id, &j);
+        ret = active_set(o, &h, &c, &j, NULL, &active, &warnings);
         if (ret < 0) {
-                if (have_journal)
-                        journal_close(&j);
+                journal_close(&j);
                 config_free(&c);
                 host_free(&h);
                 return 1;
         }
         for (size_t i = 0; i < active.n; i++)
                 cpuset_or(&vm_cpus, &config_find_vm(&c, active.v[i])->cpus);
-        verify_run(&h, &c, &vm_cpus, have_journal ? &j.refused : NULL, &v);
-        if (have_journal)
-                journal_close(&j);
+        verify_run(&h, &c, &vm_cpus, &j.refused, &v);
+        journal_close(&j);
         if (o->output == OUTPUT_JSON) {
                 fputs("{\"active\": ", stdout);
                 json_strlist(stdout, &active);

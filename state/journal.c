@@ -327,7 +327,11 @@ int journal_open(const char *dir, const char *boot_id, Journal *ret, char **ret_
 
 int journal_peek(const char *dir, const char *boot_id, Journal *ret) {
         _cleanup_free_ char *w = NULL, *e = NULL;
-        return journal_load(dir, boot_id, true, ret, &w, &e);
+        int r = journal_load(dir, boot_id, true, ret, &w, &e);
+
+        if (r < 0)
+                *ret = (Journal) { .fd = -1, .dir_fd = -1 };
+        return r;
 }
 
 static int journal_load(const char *dir, const char *boot_id, bool readonly, Journal *ret, char **ret_warning,

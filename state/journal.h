@@ -52,7 +52,9 @@ int state_lock(const char *dir, unsigned timeout_s, int *ret_lock_fd, char **ret
  * aside ("journal.<boot>.stale") and reported through *ret_warning. */
 int journal_open(const char *dir, const char *boot_id, Journal *ret, char **ret_warning, char **ret_error);
 /* Reads the journal without the lock and without setting anything aside,
- * for status. A journal of another boot reads as empty. */
+ * for plan, status and verify. A journal of another boot, or none at all
+ * (no state directory yet), reads as empty; *ret is always valid for
+ * journal_close. */
 int journal_peek(const char *dir, const char *boot_id, Journal *ret);
 void journal_close(Journal *j);
 
