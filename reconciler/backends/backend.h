@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "cpuset.h"
+#include "host.h"
+#include "observed.h"
+#include "plan.h"
+
+/* How a change reaches the system, chosen once per run (crun's cgroup
+ * manager table): the running kernel with systemd's D-Bus API and libvirt,
+ * or the fixture simulator for a copy of a machine's files below --root,
+ * which records each operation's effect the way a kernel or systemd would
+ * show it (atomically: a run killed at any instant never leaves an
+ * attribute file empty). Everything above this table reads and changes the
+ * host only through it. */
+typedef struct Backend {
+        const char *name;
+        int (*write_file)(const Host *h, const char *path, const char *value);
+        int (*enable_cpuset)(const Host *h, const char *subtree_file, bool enable);
+        int (*mkdir_cgroup)(const Host *h, const char *dir);
+        int (*rmdir_cgroup)(const Host *h, const char *dir);
+        /* One TID into dst_dir's task list (tasks on v1, cgroup.procs on v2). */
+        int (*move_task)(const Host *h, const char *src_dir, const char *dst_dir, int tid);
+        int (*set_affinity)(const Host *h, int pid, const CpuSet *cpus);
+        int (*unit_read)(const Host *h, const char *unit, char **ret);
+        int (*unit_write)(const Host *h, const char *unit, const CpuSet *cpus, const char *value, char **ret_detail);
+        int (*pin_read)(const char *uri, const char *domain, DomainPins *ret, char **ret_error);
+        int (*pin_write)(const char *uri, const char *domain, PinKind kind, unsigned id, const char *cpus,
+                         char **ret_detail);
+        /* Test builds only (backends/crash.c): called before the first change
+         * (writes = 0) and after each change written. NULL in the product. */
+        void (*checkpoint)(unsigned writes);
+} Backend;
+
+extern const Backend backend_kernel;  /* backends/kernel.c: root "/" */
+extern const Backend backend_fixture; /* backends/fixture.c: any other --root */
+
+/* The backend for this host: the kernel for the real root, the simulator for
+ * anything else; wrapped for crash injection when the test environment
+ * asks for it (CPUSHIELD_TEST_CRASH_AFTER_WRITES=N). */
+const Backend *backend_select(const Host *h);
+/* Crash-injection wrapper of b when the environment asks for it, else b. */
+const Backend *backend_crash_wrap(const Backend *b);
+
+/* The current value of an item in the form of its plan values. */
+int effect_read(const Backend *b, const Host *h, ChangeOp op, const char *target, const char *ident, char **ret);
+/* Sets the item to value. */
+int effect_apply(const Backend *b, const Host *h, const Change *c, const char *value, char **ret_detail);
+/* A Reader over b for the observe step (r must outlive its use). */
+void backend_reader(const Backend *b, const Host *h, Reader *ret);

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What a change means, whatever carries it out: how each op reads its item
+ * and which backend operations set it. The backend decides how; this file
+ * decides what. */
+#include <stdio.h>
+
+#include "backend.h"
+#include "fs.h"
+
+#define WQ_MASK "/sys/devices/virtual/workqueue/cpumask"
+#define WQ_REQUESTED "/sys/devices/virtual/workqueue/cpumask_requested"
+
+const Backend *backend_select(const Host *h) {
+        return backend_crash_wrap(h->real_root ? &backend_kernel : &backend_fixture);
+}
+
+static char *parent_of(const char *path) {
+        char *p = xstrdup(path), *slash = strrchr(p, '/');
+
+        if (slash == p)
+                p[1] = 0;
+        else if (slash)
+                *slash = 0;
+        return p;
+}
+
+/* The task's start time, from /proc/PID/stat; -ESRCH if gone. */
+static int task_start_time(const Host *h, int pid, unsigned long long *ret) {
+        _cleanup_free_ char *dir = procfs_task_dir(h, pid), *path = xasprintf("%s/stat", dir), *stat = NULL;
+        Task t = {};
+        int r;
+
+        if (read_attr(h->root_fd, path, &stat) < 0)
+                return -ESRCH;
+        r = procfs_parse_stat(stat, &t);
+        free(t.comm);
+        if (r < 0)
+                return r;
+        *ret = t.start_time;
+        return 0;
+}
+
+/* -ESRCH unless pid is still the task started at start (0: any). */
+static int task_check(const Host *h, int pid, unsigned long long start) {
+        unsigned long long now;
+        int r = task_start_time(h, pid, &now);
+
+        if (r < 0)
+                return r;
+        return start && now != start ? -ESRCH : 0; /* a reused PID is not the task we journaled */
+}
+
+static int read_affinity(const Host *h, int pid, char **ret) {
+        _cleanup_free_ char *dir = procfs_task_dir(h, pid), *path = xasprintf("%s/status", dir), *status = NULL;
+
+        if (read_attr(h->root_fd, path, &status) < 0)
+                return -ESRCH;
+        return procfs_allowed_list(status, ret);
+}
+
+/* Numeric lines of a tasks/cgroup.procs file. */
+static void read_ids(const Host *h, const char *file, int **ret, size_t *n) {
+        _cleanup_free_ char *s = NULL;
+        char *save = NULL;
+
+        *ret = NULL;
+        *n = 0;
+        if (read_attr(h->root_fd, file, &s) < 0)
+                return;
+        for (char *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                *ret = xrealloc(*ret, (*n + 1) * sizeof(int));
+                (*ret)[(*n)++] = atoi(l);
+        }
+}
+
+static int read_pin(const Backend *b, const char *uri, const char *target, char **ret) {
+        _cleanup_free_ char *domain = NULL, *err = NULL;
+        DomainPins d = {};
+        PinKind kind;
+        unsigned id;
+        int r = target_pin(target, &domain, &kind, &id);
+
+        if (r < 0)
+                return r;
+        r = b->pin_read(uri, domain, &d, &err);
+        if (r < 0)
+                return r;
+        if (!d.running)
+                r = -ESRCH;
+        else if (kind == PIN_VCPU && id < d.n_vcpu)
+                *ret = cpuset_format_list(&d.vcpu[id]);
+        else if (kind == PIN_EMULATOR && d.has_emulator)
+                *ret = cpuset_format_list(&d.emulator);
+        else {
+                r = -ENOENT;
+                for (size_t i = 0; kind == PIN_IOTHREAD && i < d.n_iothread; i++)
+                        if (d.iothread_ids[i] == id) {
+                                *ret = cpuset_format_list(&d.iothread[i]);
+                                r = 0;
+                        }
+        }
+        domain_pins_free(&d);
+        return r;
+}
+
+int effect_read(const Backend *b, const Host *h, ChangeOp op, const char *target, const char *ident, char **ret) {
+        char *s = NULL;
+        int r, pid;
+
+        switch (op) {
+        case OP_WRITE:
+        case OP_SUBTREE:
+                /* 6.6+: cpumask shows the request minus isolated CPUs; the request is what we set */
+                if (streq(target, WQ_MASK) && h->has_wq_requested)
+                        target = WQ_REQUESTED;
+                r = read_attr(h->root_fd, target, &s);
+                if (r >= 0) {
+                        char *t = strstrip(s);
+                        memmove(s, t, strlen(t) + 1);
+                        *ret = s;
+                } else if (errno_is_absent(r)) {
+                        *ret = xstrdup("");
+                        r = 0;
+                }
+                return r;
+        case OP_MKDIR:
+                *ret = xstrdup(is_dir(h->root_fd, target) ? "(created)" : "(absent)");
+                return 0;
+        case OP_AFFINITY:
+                r = target_task_pid(target, &pid);
+                if (r >= 0)
+                        r = task_check(h, pid, ident && ident[0] ? strtoull(ident, NULL, 10) : 0);
+                return r < 0 ? r : read_affinity(h, pid, ret);
+        case OP_UNIT: {
+                _cleanup_free_ char *unit = NULL;
+                r = target_unit(target, &unit);
+                return r < 0 ? r : b->unit_read(h, unit, ret);
+        }
+        case OP_MOVE_TASKS: {
+                /* target is DEST/tasks: "N tasks" says how many are there */
+                _cleanup_free_ int *ids = NULL;
+                size_t n;
+                read_ids(h, target, &ids, &n);
+                *ret = xasprintf("%zu tasks", n);
+                return 0;
+        }
+        case OP_LIBVIRT_PIN:
+                return read_pin(b, strempty(ident), target, ret);
+        default:
+                return -EINVAL;
+        }
+}
+
+static bool is_v1_path(const Host *h, const char *path) {
+        return h->cg.v1_cpuset_mount && startswith(path, h->cg.v1_cpuset_mount);
+}
+
+/* One TID per write: the kernel takes one at a time, and a task that exited
+ * meanwhile (ESRCH) is no error. pids NULL: every task of src_dir. */
+static int move_all(const Backend *b, const Host *h, const char *src_dir, const char *dst_dir, const int *pids,
+                    size_t n_pids, char **ret_detail) {
+        const char *list = is_v1_path(h, dst_dir) ? "tasks" : "cgroup.procs";
+        _cleanup_free_ char *src_file = xasprintf("%s/%s", src_dir, list);
+        _cleanup_free_ char *dst_file = xasprintf("%s/%s", dst_dir, list);
+        _cleanup_free_ int *all = NULL;
+        size_t n_all, refused = 0;
+        int first_err = 0;
+
+        if (!pids) {
+                read_ids(h, src_file, &all, &n_all);
+                pids = all;
+                n_pids = n_all;
+        }
+        for (size_t i = 0; i < n_pids; i++) {
+                int r = b->move_task(h, src_dir, dst_dir, pids[i]);
+                if (r < 0 && r != -ESRCH) {
+                        refused++;
+                        if (!first_err)
+                                first_err = r;
+                }
+        }
+        if (refused)
+                *ret_detail = xasprintf("%zu of %zu tasks could not be moved to %s (first error: %s)", refused,
+                                        n_pids, dst_file, strerror(-first_err));
+        return 0;
+}
+
+static int apply_mkdir(const Backend *b, const Host *h, const Change *c, const char *value, char **ret_detail) {
+        _cleanup_free_ char *parent = NULL;
+        int r;
+
+        if (streq(value, "(created)"))
+                return b->mkdir_cgroup(h, c->target);
+        /* Give the tasks still inside back to the parent first. */
+        parent = parent_of(c->target);
+        r = move_all(b, h, c->target, parent, NULL, 0, ret_detail);
+        return r < 0 ? r : b->rmdir_cgroup(h, c->target);
+}
+
+static int apply_affinity(const Backend *b, const Host *h, const Change *c, const char *value) {
+        CpuSet cpus = {};
+        int pid, r = target_task_pid(c->target, &pid);
+
+        if (r >= 0)
+                r = task_check(h, pid, c->start_time);
+        if (r >= 0)
+                r = cpuset_parse_list(value, &cpus);
+        if (r >= 0)
+                r = b->set_affinity(h, pid, &cpus);
+        cpuset_free(&cpus);
+        return r;
+}
+
+static int apply_unit(const Backend *b, const Host *h, const Change *c, const char *value, char **ret_detail) {
+        _cleanup_free_ char *unit = NULL;
+        CpuSet cpus = {};
+        int r = target_unit(c->target, &unit);
+
+        if (r >= 0)
+                r = cpuset_parse_list(value, &cpus);
+        if (r >= 0)
+                r = b->unit_write(h, unit, &cpus, value, ret_detail);
+        cpuset_free(&cpus);
+        return r;
+}
+
+static int apply_pin(const Backend *b, const Change *c, const char *value, char **ret_detail) {
+        _cleanup_free_ char *domain = NULL;
+        PinKind kind;
+        unsigned id;
+        int r = target_pin(c->target, &domain, &kind, &id);
+
+        return r < 0 ? r : b->pin_write(strempty(c->uri), domain, kind, id, value, ret_detail);
+}
+
+int effect_apply(const Backend *b, const Host *h, const Change *c, const char *value, char **ret_detail) {
+        _cleanup_free_ char *dest = NULL;
+
+        switch (c->op) {
+        case OP_WRITE:
+                return b->write_file(h, c->target, value);
+        case OP_SUBTREE:
+                return b->enable_cpuset(h, c->target, strstr(value, "cpuset") != NULL);
+        case OP_MKDIR:
+                return apply_mkdir(b, h, c, value, ret_detail);
+        case OP_AFFINITY:
+                return apply_affinity(b, h, c, value);
+        case OP_UNIT:
+                return apply_unit(b, h, c, value, ret_detail);
+        case OP_MOVE_TASKS:
+                /* target DEST/tasks; value: the cgroup the tasks go to */
+                dest = parent_of(c->target);
+                if (streq(value, dest))
+                        return move_all(b, h, c->from ? c->from : "", dest, c->pids, c->n_pids, ret_detail);
+                return move_all(b, h, dest, value, NULL, 0, ret_detail); /* back: every task of DEST */
+        case OP_LIBVIRT_PIN:
+                return apply_pin(b, c, value, ret_detail);
+        default:
+                return -EINVAL;
+        }
+}
+
+static int reader_read(const Reader *rd, ChangeOp op, const char *target, const char *ident, char **ret) {
+        return effect_read(rd->backend, rd->host, op, target, ident, ret);
+}
+
+static int reader_domain(const Reader *rd, const char *uri, const char *domain, DomainPins *ret, char **ret_error) {
+        return ((const Backend *) rd->backend)->pin_read(uri, domain, ret, ret_error);
+}
+
+void backend_reader(const Backend *b, const Host *h, Reader *ret) {
+        *ret = (Reader) { .read = reader_read, .domain = reader_domain, .backend = b, .host = h };
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The fixture simulator: a copy of a machine's files below --root has no
+ * kernel and no systemd behind it, so each operation also records its effect
+ * the way they would show it (a written smp_affinity_list updates
+ * smp_affinity; an affinity change rewrites /proc/PID/status; a unit
+ * property becomes a runtime drop-in), and the next observe reads it back.
+ * Selected for every root other than "/" (backend_select), never mixed
+ * with the real kernel's operations. */
+#include <fcntl.h>
+#include <stdio.h>
+
+#include "backend.h"
+#include "fixture-cgroup.h"
+#include "fixture-files.h"
+#include "fs.h"
+#include "libvirt.h"
+#include "systemd.h"
+
+#define WQ_MASK "/sys/devices/virtual/workqueue/cpumask"
+#define WQ_REQUESTED "/sys/devices/virtual/workqueue/cpumask_requested"
+
+static bool ends_with(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && streq(s + a - b, suffix);
+}
+
+static int write_line(const Host *h, const char *path, const char *value) {
+        _cleanup_free_ char *content = xasprintf("%s\n", value);
+        return fixture_write(h, path, content);
+}
+
+/* An IRQ's list and mask files show the same CPUs; managed, per-CPU and
+ * no-balancing IRQs refuse with EIO, as the kernel does. */
+static int write_irq_affinity(const Host *h, const char *path, const char *value) {
+        unsigned irq;
+        _cleanup_free_ char *num = xstrndup(path + strlen("/proc/irq/"), strcspn(path + strlen("/proc/irq/"), "/"));
+        int r;
+
+        if (safe_atou(num, &irq) < 0)
+                return -EINVAL;
+        for (size_t i = 0; i < h->n_irqs; i++)
+                if (h->irqs[i].number == irq && (h->irqs[i].managed || h->irqs[i].per_cpu || h->irqs[i].no_balancing))
+                        return -EIO;
+        r = write_line(h, path, value);
+        _cleanup_free_ char *mask_file = xasprintf("/proc/irq/%u/smp_affinity", irq);
+        if (r >= 0 && path_exists(h->root_fd, mask_file)) {
+                CpuSet s = {};
+                if (cpuset_parse_list(value, &s) >= 0) {
+                        _cleanup_free_ char *m = cpuset_format_mask(&s, h->nr_cpu_ids);
+                        r = write_line(h, mask_file, m);
+                }
+                cpuset_free(&s);
+        }
+        return r;
+}
+
+static int fixture_write_file(const Host *h, const char *path, const char *value) {
+        if (startswith(path, "/proc/irq/") && ends_with(path, "/smp_affinity_list"))
+                return write_irq_affinity(h, path, value);
+        if (streq(path, WQ_MASK) && h->has_wq_requested) {
+                /* the kernel keeps the request and shows request minus isolated CPUs */
+                int r = write_line(h, WQ_REQUESTED, value);
+                if (r < 0)
+                        return r;
+        }
+        return write_line(h, path, value);
+}
+
+static int rewrite_status(const Host *h, const char *path, const CpuSet *cpus) {
+        _cleanup_free_ char *status = NULL, *mask = cpuset_format_mask(cpus, h->nr_cpu_ids), *list = cpuset_format_list(cpus);
+        size_t cap, len = 0;
+        char *save = NULL;
+        int r = read_file(h->root_fd, path, &status, NULL);
+
+        if (r < 0)
+                return r;
+        cap = strlen(status) + strlen(mask) + strlen(list) + 64;
+        _cleanup_free_ char *out = xmalloc(cap);
+        out[0] = 0;
+        for (char *l = strtok_r(status, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                if (startswith(l, "Cpus_allowed:"))
+                        len += (size_t) snprintf(out + len, cap - len, "Cpus_allowed:\t%s\n", mask);
+                else if (startswith(l, "Cpus_allowed_list:"))
+                        len += (size_t) snprintf(out + len, cap - len, "Cpus_allowed_list:\t%s\n", list);
+                else
+                        len += (size_t) snprintf(out + len, cap - len, "%s\n", l);
+        }
+        return fixture_write(h, path, out);
+}
+
+static int fixture_set_affinity(const Host *h, int pid, const CpuSet *cpus) {
+        const Task *t = host_find_task(h, pid);
+        _cleanup_free_ char *dir = NULL, *path = NULL, *alt = NULL;
+        int r;
+
+        if (t && (t->flags & PF_NO_SETAFFINITY))
+                return -EINVAL; /* what sched_setaffinity answers */
+        dir = procfs_task_dir(h, pid);
+        path = xasprintf("%s/status", dir);
+        r = rewrite_status(h, path, cpus);
+        alt = xasprintf("/proc/%d/task/%d/status", pid, pid);
+        if (r >= 0 && (!t || t->tgid == pid) && path_exists(h->root_fd, alt))
+                r = rewrite_status(h, alt, cpus);
+        return r;
+}
+
+static char *dropin_path(const char *unit) {
+        return xasprintf("/run/systemd/system.control/%s.d/50-AllowedCPUs.conf", unit);
+}
+
+static int fixture_unit_read(const Host *h, const char *unit, char **ret) {
+        _cleanup_free_ char *path = dropin_path(unit), *s = NULL;
+        char *l, *e;
+
+        if (read_attr(h->root_fd, path, &s) < 0 || !(l = strstr(s, "AllowedCPUs="))) {
+                *ret = xstrdup("");
+                return 0;
+        }
+        l += strlen("AllowedCPUs=");
+        e = strchr(l, '\n');
+        if (e)
+                *e = 0;
+        *ret = xstrdup(l);
+        return 0;
+}
+
+/* What systemd itself leaves for a runtime property: a drop-in in
+ * /run/systemd/system.control, and the cgroup's file. */
+static int fixture_unit_write(const Host *h, const char *unit, const CpuSet *cpus, const char *value,
+                              char **ret_detail) {
+        _cleanup_free_ char *path = dropin_path(unit), *dir = fixture_parent(path);
+        _cleanup_free_ char *cg = h->cg.v2_mount ? xasprintf("%s/%s/cpuset.cpus", h->cg.v2_mount, unit) : NULL;
+        int r = 0;
+
+        if (value[0]) {
+                const char *parts[] = { "/run", "/run/systemd", "/run/systemd/system.control", dir };
+                for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+                        if (!is_dir(h->root_fd, parts[i]) && (r = fixture_mkdir(h, parts[i])) < 0)
+                                return r;
+                _cleanup_free_ char *content = xasprintf(
+                        "# This is a drop-in unit file extension, created via \"systemctl set-property\"\n"
+                        "# or an equivalent operation. Do not edit.\n[%s]\nAllowedCPUs=%s\n",
+                        systemd_unit_section(unit), value);
+                r = fixture_write(h, path, content);
+        } else {
+                r = fixture_unlink(h, path, 0);
+                if (r == -ENOENT)
+                        r = 0;
+                const char *parts[] = { dir, "/run/systemd/system.control", "/run/systemd", "/run" };
+                for (size_t i = 0; i < ELEMENTSOF(parts) && r >= 0; i++)
+                        if (fixture_unlink(h, parts[i], AT_REMOVEDIR) < 0)
+                                break; /* not empty: stop */
+        }
+        if (r >= 0 && cg && path_exists(h->root_fd, cg))
+                r = write_line(h, cg, value);
+        return r;
+}
+
+const Backend backend_fixture = {
+        .name = "fixture",
+        .write_file = fixture_write_file,
+        .enable_cpuset = fixture_enable_cpuset,
+        .mkdir_cgroup = fixture_mkdir_cgroup,
+        .rmdir_cgroup = fixture_rmdir_cgroup,
+        .move_task = fixture_move_task,
+        .set_affinity = fixture_set_affinity,
+        .unit_read = fixture_unit_read,
+        .unit_write = fixture_unit_write,
+        .pin_read = libvirt_observe,
+        .pin_write = libvirt_pin,
+};

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The running kernel (root "/"): its files, sched_setaffinity, cgroup
+ * mkdir/rmdir and task moves; unit CPUs through systemd, pins through
+ * libvirt. */
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "backend.h"
+#include "fs.h"
+#include "libvirt.h"
+#include "systemd.h"
+
+static int kernel_write_file(const Host *h, const char *path, const char *value) {
+        return write_attr(h->root_fd, path, value);
+}
+
+static int kernel_enable_cpuset(const Host *h, const char *file, bool enable) {
+        return write_attr(h->root_fd, file, enable ? "+cpuset" : "-cpuset");
+}
+
+/* mkdirat/unlinkat on the parent, opened below the root. */
+static int at_parent(const Host *h, const char *path, bool make) {
+        _cleanup_free_ char *dir = xstrdup(path);
+        char *slash = strrchr(dir, '/');
+        _cleanup_close_ int dfd = -1;
+
+        if (!slash || !slash[1])
+                return -EINVAL;
+        *slash = 0;
+        dfd = root_openat(h->root_fd, dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY, 0);
+        if (dfd < 0)
+                return dfd;
+        if ((make ? mkdirat(dfd, slash + 1, 0755) : unlinkat(dfd, slash + 1, AT_REMOVEDIR)) < 0)
+                return -errno;
+        return 0;
+}
+
+static int kernel_mkdir_cgroup(const Host *h, const char *dir) {
+        return at_parent(h, dir, true);
+}
+
+static int kernel_rmdir_cgroup(const Host *h, const char *dir) {
+        return at_parent(h, dir, false);
+}
+
+static int kernel_move_task(const Host *h, const char *src_dir, const char *dst_dir, int tid) {
+        bool v1 = h->cg.v1_cpuset_mount && startswith(dst_dir, h->cg.v1_cpuset_mount);
+        _cleanup_free_ char *file = xasprintf("%s/%s", dst_dir, v1 ? "tasks" : "cgroup.procs");
+        char id[32];
+
+        snprintf(id, sizeof id, "%d", tid);
+        return write_attr(h->root_fd, file, id);
+}
+
+static int kernel_set_affinity(const Host *h, int pid, const CpuSet *cpus) {
+        size_t sz = CPU_ALLOC_SIZE(CPUSET_MAX_CPUS);
+        cpu_set_t *set = CPU_ALLOC(CPUSET_MAX_CPUS);
+        int r;
+
+        if (!set)
+                return -ENOMEM;
+        CPU_ZERO_S(sz, set);
+        CPUSET_FOREACH(c, cpus)
+                CPU_SET_S((size_t) c, sz, set);
+        r = sched_setaffinity(pid, sz, set) < 0 ? -errno : 0;
+        CPU_FREE(set);
+        return r;
+}
+
+static int kernel_unit_read(const Host *h, const char *unit, char **ret) {
+        return systemd_unit_cpus_read(unit, ret);
+}
+
+static int kernel_unit_write(const Host *h, const char *unit, const CpuSet *cpus, const char *value, char **ret_detail) {
+        return systemd_unit_cpus_write(unit, cpus, value, ret_detail);
+}
+
+const Backend backend_kernel = {
+        .name = "kernel",
+        .write_file = kernel_write_file,
+        .enable_cpuset = kernel_enable_cpuset,
+        .mkdir_cgroup = kernel_mkdir_cgroup,
+        .rmdir_cgroup = kernel_rmdir_cgroup,
+        .move_task = kernel_move_task,
+        .set_affinity = kernel_set_affinity,
+        .unit_read = kernel_unit_read,
+        .unit_write = kernel_unit_write,
+        .pin_read = libvirt_observe,
+        .pin_write = libvirt_pin,
+};

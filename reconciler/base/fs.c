@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "fs.h"
+
+#define MAX_FILE_SIZE (16u * 1024 * 1024)
+
+int root_open(const char *root, int *ret_fd) {
+        int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
+static const char *relative(const char *path) {
+        while (*path == '/')
+                path++;
+        return *path ? path : ".";
+}
+
+/* RESOLVE_IN_ROOT keeps absolute symlinks inside a fixture tree (a captured
+ * /proc/self -> /proc/1234 stays in the tree); fall back to openat where
+ * openat2 is missing (before Linux 5.6). */
+int root_openat(int root_fd, const char *path, int flags, int mode) {
+        struct open_how how = {
+                .flags = (unsigned long long) (flags | O_CLOEXEC),
+                .mode = (unsigned long long) ((flags & O_CREAT) ? mode : 0),
+                .resolve = RESOLVE_IN_ROOT,
+        };
+        int fd;
+
+        fd = (int) syscall(SYS_openat2, root_fd, relative(path), &how, sizeof how);
+        if (fd < 0 && (errno == ENOSYS || errno == E2BIG))
+                fd = openat(root_fd, relative(path), flags | O_CLOEXEC, mode);
+        return fd < 0 ? -errno : fd;
+}
+
+int read_file(int root_fd, const char *path, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = root_openat(root_fd, path, O_RDONLY, 0);
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 4096;
+
+        if (fd < 0)
+                return fd;
+        buf = xmalloc(cap + 1);
+        for (;;) {
+                ssize_t n = read(fd, buf + len, cap - len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len == cap) {
+                        if (cap >= MAX_FILE_SIZE)
+                                return -EFBIG;
+                        cap *= 2;
+                        buf = xrealloc(buf, cap + 1);
+                }
+        }
+        buf[len] = 0;
+        if (ret_len)
+                *ret_len = len;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int read_attr(int root_fd, const char *path, char **ret) {
+        size_t len;
+        char *buf;
+        int r = read_file(root_fd, path, &buf, &len);
+
+        if (r < 0)
+                return r;
+        if (len > 0 && buf[len - 1] == '\n')
+                buf[len - 1] = 0;
+        *ret = buf;
+        return 0;
+}
+
+int write_attr(int root_fd, const char *path, const char *value) {
+        _cleanup_close_ int fd = root_openat(root_fd, path, O_WRONLY | O_TRUNC | O_NOCTTY, 0);
+        _cleanup_free_ char *line = xasprintf("%s\n", value);
+        size_t len = strlen(line);
+        ssize_t n;
+
+        if (fd < 0)
+                return fd;
+        do
+                n = write(fd, line, len);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n != len)
+                return -EIO;
+        return 0;
+}
+
+bool path_exists(int root_fd, const char *path) {
+        _cleanup_close_ int fd = root_openat(root_fd, path, O_PATH, 0);
+        return fd >= 0;
+}
+
+bool is_dir(int root_fd, const char *path) {
+        _cleanup_close_ int fd = root_openat(root_fd, path, O_PATH | O_DIRECTORY, 0);
+        return fd >= 0;
+}
+
+int list_dir(int root_fd, const char *path, StrList *ret) {
+        int fd = root_openat(root_fd, path, O_RDONLY | O_DIRECTORY, 0);
+        StrList l = {};
+        DIR *d;
+        struct dirent *de;
+
+        if (fd < 0)
+                return fd;
+        d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        strlist_add(&l, de->d_name);
+        closedir(d);
+        strlist_sort(&l);
+        *ret = l;
+        return 0;
+}
+
+static int cmp_uint_str(const void *a, const void *b) {
+        unsigned long x = strtoul(*(char *const *) a, NULL, 10), y = strtoul(*(char *const *) b, NULL, 10);
+        return x < y ? -1 : x > y;
+}
+
+/* Numeric entries of a directory (PIDs, IRQ numbers) in numeric order. */
+int list_numeric(int root_fd, const char *path, StrList *ret) {
+        StrList all = {}, nums = {};
+        int r = list_dir(root_fd, path, &all);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < all.n; i++) {
+                unsigned v;
+                if (safe_atou(all.v[i], &v) >= 0)
+                        strlist_add(&nums, all.v[i]);
+        }
+        strlist_free(&all);
+        if (nums.n > 1)
+                qsort(nums.v, nums.n, sizeof(char *), cmp_uint_str);
+        *ret = nums;
+        return 0;
+}
+
+int list_subdirs(int root_fd, const char *path, StrList *ret) {
+        int fd = root_openat(root_fd, path, O_RDONLY | O_DIRECTORY, 0);
+        StrList l = {};
+        DIR *d;
+        struct dirent *de;
+
+        if (fd < 0)
+                return fd;
+        d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        while ((de = readdir(d))) {
+                struct stat st;
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (de->d_type == DT_DIR ||
+                    (de->d_type == DT_UNKNOWN && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                     S_ISDIR(st.st_mode)))
+                        strlist_add(&l, de->d_name);
+        }
+        closedir(d);
+        strlist_sort(&l);
+        *ret = l;
+        return 0;
+}

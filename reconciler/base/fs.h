@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+/* Every kernel path is opened relative to a root directory fd, so that a
+ * copy of a machine's files under any folder is a complete host. Paths are
+ * given as the kernel shows them ("/proc/irq/24/smp_affinity_list"). */
+
+int root_open(const char *root, int *ret_fd);
+int root_openat(int root_fd, const char *path, int flags, int mode);
+
+/* Whole file (kernel attributes: one bounded read loop, cap 16 MiB), with one
+ * trailing newline stripped. -ENOENT / -ENOTDIR mean "absent". */
+int read_attr(int root_fd, const char *path, char **ret);
+/* Same without stripping, with length. */
+int read_file(int root_fd, const char *path, char **ret, size_t *ret_len);
+static inline bool errno_is_absent(int r) { return r == -ENOENT || r == -ENOTDIR; }
+
+/* Writes value plus newline in one write(2); EINTR retried, a short write is
+ * -EIO. The file is truncated (no-op on sysfs/procfs, needed on fixtures). */
+int write_attr(int root_fd, const char *path, const char *value);
+
+bool path_exists(int root_fd, const char *path);
+bool is_dir(int root_fd, const char *path);
+/* Entries of a directory except "." and "..", sorted by name. */
+int list_dir(int root_fd, const char *path, StrList *ret);
+/* Numeric entries of a directory (PIDs, IRQ numbers) in numeric order. */
+int list_numeric(int root_fd, const char *path, StrList *ret);
+/* Subdirectories of a directory, sorted by name (no symlinks followed). */
+int list_subdirs(int root_fd, const char *path, StrList *ret);

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* doctor: lint the host and the configuration together. Findings that make
+ * isolation fail are errors; ones that weaken it are warnings; notes explain. */
+#include <stdio.h>
+
+#include "report.h"
+#include "resource.h"
+
+static bool cmdline_has(const Host *h, const char *key, char **ret_value) {
+        _cleanup_free_ char *copy = xstrdup(strempty(h->cmdline));
+        char *save = NULL;
+        size_t n = strlen(key);
+
+        for (char *w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+                if (strncmp(w, key, n) == 0 && (w[n] == '=' || w[n] == 0)) {
+                        if (ret_value)
+                                *ret_value = xstrdup(w[n] == '=' ? w + n + 1 : "");
+                        return true;
+                }
+        return false;
+}
+
+static void domains(const Host *h, const Vm *vm, Doctor *d) {
+        StrList seen = {};
+
+        /* A VM spread over L3 domains or NUMA nodes pays cross-cache and
+         * remote-memory latency on every vCPU migration. */
+        CPUSET_FOREACH(c, &vm->cpus) {
+                const Cpu *cpu = &h->cpus[c];
+                char key[32];
+                snprintf(key, sizeof key, "l3:%d", cpu->l3);
+                if (cpu->l3 >= 0 && !strlist_contains(&seen, key))
+                        strlist_add(&seen, key);
+        }
+        if (seen.n > 1)
+                strlist_addf(&d->warnings, "VM '%s' (%s:%u:%u) spans %zu L3 domains: its vCPUs share no last-level "
+                             "cache; keep a VM inside one L3 domain (see 'cpushield status')", vm->name,
+                             vm->cpus_loc.file, vm->cpus_loc.line, vm->cpus_loc.column, seen.n);
+        strlist_free(&seen);
+        CPUSET_FOREACH(c, &vm->cpus) {
+                char key[32];
+                snprintf(key, sizeof key, "node:%d", h->cpus[c].node);
+                if (h->cpus[c].node >= 0 && !strlist_contains(&seen, key))
+                        strlist_add(&seen, key);
+        }
+        if (seen.n > 1)
+                strlist_addf(&d->warnings, "VM '%s' spans %zu NUMA nodes: its memory is remote for some vCPUs; "
+                             "keep it on one node", vm->name, seen.n);
+        strlist_free(&seen);
+}
+
+void doctor_run(const Host *h, const Config *c, Doctor *d) {
+        CpuSet vm_cpus = {};
+        _cleanup_free_ char *isol = NULL, *nohz = NULL, *nocbs = NULL, *irqaff = NULL;
+
+        for (size_t i = 0; i < c->warnings.n; i++)
+                strlist_add(&d->warnings, c->warnings.v[i]);
+        for (size_t i = 0; i < c->n_vms; i++) {
+                cpuset_or(&vm_cpus, &c->vms[i].cpus);
+                domains(h, &c->vms[i], d);
+        }
+
+        /* Boot parameters. */
+        if (cmdline_has(h, "isolcpus", &isol))
+                strlist_addf(&d->notes, "isolcpus=%s is on the kernel command line: those CPUs are reserved for "
+                             "every boot, even while no VM runs; cpushield's partition does the same only while "
+                             "a VM is active", isol);
+        if (cmdline_has(h, "nohz_full", &nohz)) {
+                CpuSet n = {};
+                if (cpuset_parse_list(nohz, &n) >= 0 && !cpuset_is_subset(&n, &vm_cpus))
+                        strlist_addf(&d->warnings, "nohz_full=%s covers CPUs that no VM owns: the host pays the "
+                                     "tick-less overhead there for nothing", nohz);
+                cpuset_free(&n);
+                if (!cmdline_has(h, "rcu_nocbs", &nocbs))
+                        strlist_add(&d->warnings, "nohz_full without rcu_nocbs=: RCU callbacks still run on the "
+                                    "tick-less CPUs");
+        } else if (!cpuset_is_empty(&vm_cpus))
+                strlist_add(&d->notes, "no nohz_full= on the kernel command line: the scheduler tick still "
+                            "interrupts the VMs' CPUs; add nohz_full= and rcu_nocbs= with the VMs' CPUs if that "
+                            "matters, at the cost of a reboot");
+        if (cmdline_has(h, "irqaffinity", &irqaff))
+                strlist_addf(&d->notes, "irqaffinity=%s sets where IRQs start at boot; cpushield moves them "
+                             "while VMs run and puts them back", irqaff);
+
+        /* Real-time tasks defeat isolation on tick-less CPUs. */
+        for (size_t i = 0; i < h->n_tasks; i++) {
+                const Task *t = &h->tasks[i];
+
+                if (!task_is_kthread(t) && (t->policy == 1 || t->policy == 2) && !cpuset_is_empty(&h->nohz_full) &&
+                    cpuset_intersects(&t->allowed, &h->nohz_full))
+                        strlist_addf(&d->warnings, "task %d (%s) has real-time priority %d on nohz_full CPUs: a "
+                                     "runnable RT task keeps the tick on and starves per-CPU kernel threads; "
+                                     "cpushield never raises vCPU priorities", t->pid, t->comm, t->rt_priority);
+        }
+
+        /* Each resource's own rules. */
+        LintInput lin = { .host = h, .cfg = c, .vm_cpus = &vm_cpus };
+        REGISTRY_FOREACH(res)
+                if (res->lint)
+                        res->lint(&lin, d);
+        cpuset_free(&vm_cpus);
+}

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The commands that plan and converge: plan, apply, revert, activate,
+ * deactivate, and the two that run them for libvirt (hook, watch). */
+#include <stdio.h>
+
+#include "apply.h"
+#include "commands.h"
+#include "output.h"
+#include "pipeline.h"
+#include "session.h"
+
+typedef enum Reconcile { RECONCILE_APPLY, RECONCILE_REVERT, RECONCILE_ACTIVATE, RECONCILE_DEACTIVATE } Reconcile;
+
+static void add_all(StrList *dst, const StrList *src) {
+        for (size_t i = 0; i < src->n; i++)
+                strlist_add(dst, src->v[i]);
+}
+
+static int plan_session(Session *s, const StrList *active, Plan *ret) {
+        PipelineInput in = { .backend = s->backend, .host = &s->host, .cfg = &s->cfg, .active = active,
+                             .journal = s->have_journal ? &s->journal : NULL, .force = s->o->force };
+        return pipeline_plan(&in, &s->obs, ret);
+}
+
+int cmd_plan(const Options *o) {
+        _cleanup_session_ Session s = SESSION_NULL;
+        StrList active = {}, warnings = {};
+        Plan p = {};
+        int r, ret = 1;
+
+        if (o->n_args > 0)
+                return fprintf(stderr, "cpushield: plan takes no arguments (use --activate NAME)\n"), 1;
+        if (session_open(&s, o, SESSION_NEED_CONFIG) < 0 || session_peek(&s) < 0 ||
+            session_active(&s, NULL, &active, &warnings) < 0)
+                goto out;
+        /* plan shows what apply would do: journaled originals count. */
+        r = plan_session(&s, &active, &p);
+        add_all(&p.warnings, &warnings);
+        if (o->output == OUTPUT_JSON)
+                output_plan_json(stdout, &p, NULL);
+        else if (o->verbosity >= 0 || r < 0)
+                output_plan_text(stdout, &p, "plan", o->verbosity > 0);
+        ret = r < 0 ? 1 : (o->detailed_exitcodes && plan_count_actionable(&p) > 0) ? 2 : 0;
+out:
+        plan_free(&p);
+        strlist_free(&active);
+        strlist_free(&warnings);
+        return ret;
+}
+
+static void print_result(const Options *o, const Plan *p, const ApplyResult *res, const char *title) {
+        if (o->output == OUTPUT_JSON) {
+                output_plan_json(stdout, p, &res->errors);
+                return;
+        }
+        if (o->verbosity < 0) {
+                for (size_t i = 0; i < res->errors.n; i++)
+                        fprintf(stderr, "cpushield: %s\n", res->errors.v[i]);
+                return;
+        }
+        if (o->diff || o->verbosity > 0)
+                output_plan_text(stdout, p, title, o->verbosity > 0);
+        else {
+                printf("%s: ", title);
+                if (p->active.n == 0)
+                        printf("no VM active");
+                for (size_t i = 0; i < p->active.n; i++)
+                        printf("%s%s", i ? ", " : "active: ", p->active.v[i]);
+                printf("; %zu change%s\n", res->changed, res->changed == 1 ? "" : "s");
+                for (size_t i = 0; i < p->warnings.n; i++)
+                        printf("warning: %s\n", p->warnings.v[i]);
+        }
+        for (size_t i = 0; o->verbosity > 0 && i < res->notes.n; i++)
+                printf("note: %s\n", res->notes.v[i]);
+        for (size_t i = 0; i < res->errors.n; i++)
+                fprintf(stderr, "cpushield: %s\n", res->errors.v[i]);
+}
+
+/* What the journal's list of VMs activated by hand becomes. */
+static void mark_active(Journal *j, Reconcile what, const char *name) {
+        if (what == RECONCILE_ACTIVATE && !strlist_contains(&j->active, name))
+                strlist_add(&j->active, name);
+        if (what == RECONCILE_DEACTIVATE) {
+                StrList keep = {};
+                for (size_t i = 0; i < j->active.n; i++)
+                        if (!streq(j->active.v[i], name))
+                                strlist_add(&keep, j->active.v[i]);
+                strlist_free(&j->active);
+                j->active = keep;
+        }
+        if (what == RECONCILE_REVERT)
+                strlist_free(&j->active);
+}
+
+/* Converges the host of an open session: the lock, the journal, then
+ * everything else is read once, planned, and applied. */
+static int reconcile_session(Session *s, Reconcile what, const char *name) {
+        const Options *o = s->o;
+        StrList active = {}, warnings = {};
+        Plan p = {};
+        ApplyResult res = {};
+        int r, ret = 1;
+
+        if (o->check && what == RECONCILE_APPLY) {
+                if (session_peek(s) < 0)
+                        return 1;
+        } else if (session_lock(s) < 0)
+                return 1;
+        mark_active(&s->journal, what, name);
+        if (what != RECONCILE_REVERT && session_active(s, name, &active, &warnings) < 0)
+                goto out;
+        r = plan_session(s, &active, &p);
+        add_all(&p.warnings, &warnings);
+        add_all(&p.warnings, &p.drifted);
+        if (r < 0) {
+                if (o->output == OUTPUT_JSON)
+                        output_plan_json(stdout, &p, NULL);
+                for (size_t i = 0; i < p.errors.n; i++)
+                        fprintf(stderr, "cpushield: %s\n", p.errors.v[i]);
+                goto out;
+        }
+        if (o->check) {
+                if (o->output == OUTPUT_JSON)
+                        output_plan_json(stdout, &p, NULL);
+                else if (o->verbosity >= 0)
+                        output_plan_text(stdout, &p, "apply --check", o->verbosity > 0);
+                ret = o->detailed_exitcodes && plan_count_actionable(&p) > 0 ? 2 : 0;
+                goto out;
+        }
+        if (what != RECONCILE_APPLY && (r = active_save(&s->journal)) < 0) {
+                fprintf(stderr, "cpushield: %s/active: %s\n", o->state_dir, strerror(-r));
+                goto out;
+        }
+        r = apply_plan(s->backend, &s->host, &s->journal, &p, &res);
+        print_result(o, &p, &res, o->command);
+        ret = r < 0 ? 1 : (o->detailed_exitcodes && res.changed > 0) ? 2 : 0;
+        apply_result_free(&res);
+out:
+        plan_free(&p);
+        strlist_free(&active);
+        strlist_free(&warnings);
+        return ret;
+}
+
+static int reconcile(const Options *o, Reconcile what) {
+        _cleanup_session_ Session s = SESSION_NULL;
+        bool named = what == RECONCILE_ACTIVATE || what == RECONCILE_DEACTIVATE;
+        const char *name = o->n_args > 0 ? o->args[0] : NULL;
+
+        if (named ? o->n_args != 1 : o->n_args != 0) {
+                fprintf(stderr, "cpushield: usage: cpushield %s%s\n", o->command, named ? " NAME" : "");
+                return 1;
+        }
+        /* Everything that can be wrong with the input is found before the
+         * lock is taken and anything is written. */
+        if (session_open(&s, o, SESSION_NEED_CONFIG) < 0)
+                return 1;
+        if (name && !config_find_vm(&s.cfg, name)) {
+                fprintf(stderr, "cpushield: %s %s: no VM of that name in the configuration\n", o->command, name);
+                return 1;
+        }
+        return reconcile_session(&s, what, name);
+}
+
+int cmd_apply(const Options *o) {
+        return reconcile(o, RECONCILE_APPLY);
+}
+
+int cmd_revert(const Options *o) {
+        return reconcile(o, RECONCILE_REVERT);
+}
+
+int cmd_activate(const Options *o) {
+        return reconcile(o, RECONCILE_ACTIVATE);
+}
+
+int cmd_deactivate(const Options *o) {
+        return reconcile(o, RECONCILE_DEACTIVATE);
+}
+
+/* libvirt's hook: /etc/libvirt/hooks/qemu.d/cpushield calls
+ * "cpushield hook qemu DOMAIN OP SUBOP". libvirtd waits for the hook, so it
+ * must never call back into libvirt: everything runs with libvirt off, and
+ * pins come from the domain's <cputune> (cpushield xml) or the watcher. One
+ * session maps the domain to its VM and reconciles. */
+int cmd_hook(const Options *o) {
+        _cleanup_session_ Session s = SESSION_NULL;
+        Options ho = *o;
+        const Vm *vm = NULL;
+        int r;
+
+        if (o->n_args < 4 || !streq(o->args[0], "qemu")) {
+                fprintf(stderr, "cpushield: usage: cpushield hook qemu DOMAIN OPERATION SUB-OPERATION\n");
+                return 1;
+        }
+        const char *domain = o->args[1], *op = o->args[2], *subop = o->args[3];
+        bool start = streq(op, "prepare") && streq(subop, "begin");
+        bool stop = streq(op, "release") && streq(subop, "end");
+        if (!start && !stop)
+                return 0; /* every other event is none of our business */
+
+        ho.libvirt = LIBVIRT_NO;
+        ho.command = start ? "activate" : "deactivate";
+        if (session_open(&s, &ho, SESSION_NEED_CONFIG) < 0)
+                return 1;
+        for (size_t i = 0; i < s.cfg.n_vms; i++)
+                if (streq(s.cfg.vms[i].domain, domain))
+                        vm = &s.cfg.vms[i];
+        if (!vm)
+                return 0; /* a domain cpushield does not manage */
+        r = reconcile_session(&s, start ? RECONCILE_ACTIVATE : RECONCILE_DEACTIVATE, vm->name);
+        /* A failed isolation must not keep the VM from starting or its
+         * resources from being released: report it (libvirt logs stderr). */
+        if (r == 1)
+                fprintf(stderr, "cpushield: hook %s %s %s: isolation incomplete, see above\n", domain, op, subop);
+        return 0;
+}
+
+static int watch_reconcile(const Options *o) {
+        return reconcile(o, RECONCILE_APPLY);
+}
+
+int cmd_watch(const Options *o) {
+        Options wo = *o;
+
+        wo.libvirt = LIBVIRT_YES;
+        return watch_run(&wo, watch_reconcile);
+}

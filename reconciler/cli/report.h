@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "config.h"
+#include "host.h"
+#include "resource.h"
+
+/* doctor: host-wide rules (boot parameters, L3/NUMA splits, RT tasks), then
+ * each resource's lint. */
+void doctor_run(const Host *h, const Config *c, Doctor *d);
+/* verify: each resource's count of what can still run on vm_cpus.
+ * refused: IRQ targets the kernel refused to move this boot (journal). */
+void verify_run(const Host *h, const Config *c, const CpuSet *vm_cpus, const StrList *refused, Verify *v);

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* verify: what can still run on the active VMs' CPUs, as the kernel shows
+ * it now; each resource counts its own. */
+#include "report.h"
+#include "resource.h"
+
+void verify_run(const Host *h, const Config *c, const CpuSet *vm_cpus, const StrList *refused, Verify *v) {
+        VerifyInput in = { .host = h, .cfg = c, .vm_cpus = vm_cpus, .refused = refused };
+
+        REGISTRY_FOREACH(res)
+                if (res->verify)
+                        res->verify(&in, v);
+}

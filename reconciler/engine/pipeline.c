@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "pipeline.h"
+#include "planner.h"
+#include "resource.h"
+
+HostParts pipeline_host_parts(void) {
+        HostParts parts = 0;
+
+        REGISTRY_FOREACH(res)
+                parts |= res->needs;
+        return parts;
+}
+
+int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
+        Reader rd;
+        Plan p = {};
+        PlanInput pin = { .host = in->host, .cfg = in->cfg, .active = in->active, .journal = in->journal,
+                          .obs = obs, .force = in->force };
+        const JournalItem **need = NULL;
+        size_t n_need = 0;
+
+        host_load_parts(in->host, pipeline_host_parts());
+        backend_reader(in->backend, in->host, &rd);
+        ObserveInput oin = { .host = in->host, .cfg = in->cfg, .active = in->active, .reader = &rd };
+        REGISTRY_FOREACH(res)
+                if (res->observe)
+                        res->observe(&oin, obs);
+
+        plan_input_init(&pin, &p);
+        plan_forward(&pin, &p);
+        plan_restore_needs(&pin, &p, &need, &n_need);
+        for (size_t i = 0; i < n_need; i++) {
+                ChangeKind kind;
+                ChangeOp op;
+                if (journal_kind_parse(need[i]->kind, &kind, &op) >= 0)
+                        observe_item(&rd, obs, op, need[i]->target, need[i]->ident);
+        }
+        free(need);
+        plan_restores(&pin, &p);
+        plan_input_done(&pin);
+        *ret = p;
+        return p.errors.n ? -EINVAL : 0;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "backend.h"
+#include "config.h"
+#include "host.h"
+#include "journal.h"
+#include "observed.h"
+#include "plan.h"
+
+/* observe -> plan, the reading half of a run: the Host parts every resource
+ * needs (each read once), the items beyond the Host the resources look up,
+ * and the current values of the journaled items the restore step needs,
+ * all through backend b. */
+typedef struct PipelineInput {
+        const Backend *backend;
+        Host *host;               /* parts are loaded as needed */
+        const Config *cfg;
+        const StrList *active;
+        const Journal *journal;   /* NULL: nothing journaled */
+        bool force;
+} PipelineInput;
+
+/* The union of every resource's needs. */
+HostParts pipeline_host_parts(void);
+/* Plans into *ret (valid on return either way); -EINVAL when the plan has errors. */
+int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret);

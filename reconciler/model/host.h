@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpuset.h"
+#include "util.h"
+
+/* /proc/PID/stat flags (include/linux/sched.h) */
+#define PF_KTHREAD 0x00200000u
+#define PF_NO_SETAFFINITY 0x04000000u
+
+typedef struct Cpu {
+        unsigned id;
+        bool present, online;
+        int package, die, core_id; /* -1 when unknown */
+        int core;                  /* index into Host.cores */
+        int l3;                    /* index into Host.l3, -1 without L3 info */
+        int node;                  /* NUMA node, -1 when unknown */
+        CpuSet siblings;           /* SMT threads of this core, itself included */
+} Cpu;
+
+typedef struct Core {
+        CpuSet threads; /* numbered by lowest thread: core k = Host.cores[k] */
+        int package;
+} Core;
+
+typedef struct Irq {
+        unsigned number;
+        char *name;  /* actions from /proc/interrupts, e.g. "nvme0q1" */
+        char *chip;  /* e.g. "IR-PCI-MSIX-0000:01:00.0 1-edge" */
+        bool has_affinity; /* smp_affinity_list exists */
+        CpuSet affinity, effective;
+        bool has_effective;
+        /* From debugfs (sys/kernel/debug/irq/irqs/N) where readable: */
+        bool managed, per_cpu, no_balancing, flags_known;
+} Irq;
+
+typedef struct Workqueue {
+        char *name; /* NULL for the global unbound mask */
+        char *path; /* its cpumask file */
+        CpuSet mask;
+        char *raw;  /* as the kernel printed it */
+} Workqueue;
+
+typedef struct Task {
+        int pid; /* TID for threads */
+        int tgid;
+        char *comm;
+        unsigned flags;
+        unsigned long long start_time;
+        int rt_priority, policy;
+        CpuSet allowed;
+        char *cgroup; /* v2 path or v1 cpuset path */
+} Task;
+
+typedef enum CgroupMode {
+        CGROUP_NONE,
+        CGROUP_V1,     /* cpuset on a v1 hierarchy (legacy or hybrid) */
+        CGROUP_V2,
+} CgroupMode;
+
+typedef struct Cgroups {
+        CgroupMode mode;
+        bool hybrid;           /* v1 controllers plus an (empty) v2 mount */
+        bool systemd;          /* systemd is PID 1 and owns the tree */
+        char *v2_mount;        /* e.g. /sys/fs/cgroup */
+        char *v1_cpuset_mount; /* e.g. /sys/fs/cgroup/cpuset */
+        StrList v2_controllers;      /* root cgroup.controllers */
+        StrList v2_subtree_control;  /* root cgroup.subtree_control */
+        StrList v2_children;         /* the root's child cgroups (hosts without systemd) */
+} Cgroups;
+
+typedef struct IdleState {
+        unsigned index;
+        char *name;
+        unsigned latency_us;
+        bool disabled;
+} IdleState;
+
+typedef struct CpuPower {
+        bool has_pm_qos;
+        char *pm_qos; /* raw: "0", "n/a", or a number */
+        IdleState *idle;
+        size_t n_idle;
+} CpuPower;
+
+typedef struct FreqPolicy {
+        char *name; /* "policy3" */
+        CpuSet related;
+        char *driver, *governor, *available_governors;
+        unsigned long cpuinfo_min, cpuinfo_max, scaling_min, scaling_max;
+        bool has_epp;
+        char *epp, *available_epp;
+} FreqPolicy;
+
+typedef struct Host {
+        int root_fd;
+        char *root;
+        bool real_root; /* root is "/": the running kernel */
+
+        unsigned nr_cpu_ids; /* highest possible CPU + 1: width of hex masks */
+        CpuSet possible, present, online, isolated, nohz_full;
+        Cpu *cpus; /* indexed by CPU number, nr_cpu_ids entries */
+        Core *cores;
+        size_t n_cores;
+        CpuSet *l3;
+        size_t n_l3;
+        CpuSet *nodes;
+        size_t n_nodes;
+        char *model_name;
+
+        Irq *irqs;
+        size_t n_irqs;
+        bool has_default_irq_affinity;
+        CpuSet default_irq_affinity;
+
+        Workqueue *wqs; /* [0] is the global mask when has_wq_global */
+        size_t n_wqs;
+        bool has_wq_requested; /* 6.6+: cpumask_requested */
+
+        Task *tasks;
+        size_t n_tasks;
+        Task **task_index; /* by PID, for host_find_task */
+
+        Cgroups cg;
+
+        CpuPower *power; /* per CPU, nr_cpu_ids entries */
+        FreqPolicy *policies;
+        size_t n_policies;
+        char *cpufreq_driver, *cpuidle_driver;
+
+        char *cmdline, *boot_id, *kernel;
+        unsigned loaded; /* HostParts read so far */
+} Host;
+
+typedef enum HostParts {
+        HOST_TOPOLOGY = 1 << 0,
+        HOST_IRQS = 1 << 1,
+        HOST_WORKQUEUES = 1 << 2,
+        HOST_TASKS = 1 << 3,
+        HOST_CGROUPS = 1 << 4,
+        HOST_POWER = 1 << 5,
+        HOST_ALL = 0xff,
+} HostParts;
+
+/* Reads the host below root. Absent files are facts, not errors; a missing
+ * CPU topology (no /sys/devices/system/cpu/online) is an error. */
+int host_load(const char *root, HostParts parts, Host *ret, char **ret_error);
+/* The two halves of host_load: the topology (enough to load a configuration)
+ * first, then the parts a run needs, each read once. */
+int host_open(const char *root, Host *ret, char **ret_error);
+void host_load_parts(Host *h, HostParts parts);
+void host_free(Host *h);
+void host_load_tasks(Host *h); /* model/tasks.c, for host_load_parts */
+
+/* procfs parsers, the only ones: "pid (comm) S ppid ..." fields of stat, and
+ * the Cpus_allowed_list line of status. */
+int procfs_parse_stat(const char *stat, Task *t);
+int procfs_allowed_list(const char *status, char **ret);
+/* "/proc/PID" or "/proc/TGID/task/PID" for a thread. */
+char *procfs_task_dir(const Host *h, int pid);
+
+bool task_is_kthread(const Task *t);
+bool task_is_movable_kthread(const Task *t);
+const Task *host_find_task(const Host *h, int pid);

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Tasks as procfs shows them: /proc/PID/stat, status and cgroup of every
+ * process and thread, and the one parser of each of those files. */
+#include <stdio.h>
+
+#include "fs.h"
+#include "host.h"
+
+static void index_tasks(Host *h);
+
+/* "pid (comm with spaces) S ppid ..." -> fields after the comm. */
+int procfs_parse_stat(const char *stat, Task *t) {
+        const char *open = strchr(stat, '('), *close = strrchr(stat, ')');
+        unsigned long long f[64] = {};
+        char state;
+        size_t n = 0;
+        const char *p;
+
+        if (!open || !close || close < open)
+                return -EINVAL;
+        free(t->comm);
+        t->comm = xstrndup(open + 1, (size_t) (close - open - 1));
+        p = close + 1;
+        while (*p == ' ')
+                p++;
+        state = *p++;
+        (void) state;
+        /* f[0] is field 4 (ppid). */
+        while (*p && n < ELEMENTSOF(f)) {
+                char *end;
+                while (*p == ' ')
+                        p++;
+                if (!*p)
+                        break;
+                f[n++] = strtoull(p, &end, 10);
+                if (end == p)
+                        break;
+                p = end;
+        }
+        if (n < 19)
+                return -EINVAL;
+        t->flags = (unsigned) f[9 - 4];
+        t->start_time = f[22 - 4];
+        if (n > 41 - 4)
+                t->rt_priority = (int) f[40 - 4];
+        if (n > 42 - 4)
+                t->policy = (int) f[41 - 4];
+        return 0;
+}
+
+static char *cgroup_of(const char *content, CgroupMode mode) {
+        _cleanup_free_ char *copy = xstrdup(content);
+        char *save = NULL;
+
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *c1 = strchr(line, ':'), *c2;
+                if (!c1 || !(c2 = strchr(c1 + 1, ':')))
+                        continue;
+                *c2 = 0;
+                if (mode == CGROUP_V2 && streq(c1 + 1, ""))
+                        return xstrdup(c2 + 1);
+                if (mode == CGROUP_V1) {
+                        char *save2 = NULL;
+                        for (char *ctl = strtok_r(c1 + 1, ",", &save2); ctl; ctl = strtok_r(NULL, ",", &save2))
+                                if (streq(ctl, "cpuset"))
+                                        return xstrdup(c2 + 1);
+                }
+        }
+        return NULL;
+}
+
+static void load_task(Host *h, const char *dir, int tgid) {
+        _cleanup_free_ char *stat = NULL, *status = NULL, *cg = NULL;
+        char path[512];
+        Task t = {};
+
+        snprintf(path, sizeof path, "%s/stat", dir);
+        if (read_attr(h->root_fd, path, &stat) < 0 || procfs_parse_stat(stat, &t) < 0) {
+                free(t.comm);
+                return; /* vanished or unreadable: not ours to report */
+        }
+        t.pid = atoi(strrchr(dir, '/') + 1);
+        t.tgid = tgid;
+        snprintf(path, sizeof path, "%s/status", dir);
+        if (read_attr(h->root_fd, path, &status) >= 0) {
+                _cleanup_free_ char *l = NULL;
+                if (procfs_allowed_list(status, &l) >= 0)
+                        (void) cpuset_parse_list(l, &t.allowed);
+        }
+        snprintf(path, sizeof path, "%s/cgroup", dir);
+        if (read_attr(h->root_fd, path, &cg) >= 0)
+                t.cgroup = cgroup_of(cg, h->cg.mode);
+        *(Task *) array_push(&h->tasks, &h->n_tasks, sizeof(Task)) = t;
+}
+
+void host_load_tasks(Host *h) {
+        StrList pids = {};
+        char path[256];
+
+        if (list_numeric(h->root_fd, "/proc", &pids) < 0)
+                return;
+        for (size_t i = 0; i < pids.n; i++) {
+                StrList tids = {};
+                int pid = atoi(pids.v[i]);
+
+                snprintf(path, sizeof path, "/proc/%d", pid);
+                load_task(h, path, pid);
+                snprintf(path, sizeof path, "/proc/%d/task", pid);
+                if (list_numeric(h->root_fd, path, &tids) < 0)
+                        continue;
+                for (size_t j = 0; j < tids.n; j++) {
+                        if (atoi(tids.v[j]) == pid)
+                                continue;
+                        snprintf(path, sizeof path, "/proc/%d/task/%s", pid, tids.v[j]);
+                        load_task(h, path, pid);
+                }
+                strlist_free(&tids);
+        }
+        strlist_free(&pids);
+        index_tasks(h);
+}
+
+bool task_is_kthread(const Task *t) {
+        return t->flags & PF_KTHREAD;
+}
+
+bool task_is_movable_kthread(const Task *t) {
+        return (t->flags & PF_KTHREAD) && !(t->flags & PF_NO_SETAFFINITY);
+}
+
+static int cmp_task_pid(const void *a, const void *b) {
+        const Task *x = *(const Task *const *) a, *y = *(const Task *const *) b;
+        return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Tasks by PID for host_find_task: a sorted index, built once. */
+static void index_tasks(Host *h) {
+        free(h->task_index);
+        h->task_index = xcalloc(h->n_tasks + 1, sizeof(Task *));
+        for (size_t i = 0; i < h->n_tasks; i++)
+                h->task_index[i] = &h->tasks[i];
+        qsort(h->task_index, h->n_tasks, sizeof(Task *), cmp_task_pid);
+}
+
+const Task *host_find_task(const Host *h, int pid) {
+        Task key = { .pid = pid };
+        const Task *kp = &key, *const *found;
+
+        if (!h->task_index)
+                return NULL;
+        found = bsearch(&kp, h->task_index, h->n_tasks, sizeof(Task *), cmp_task_pid);
+        return found ? *found : NULL;
+}
+
+int procfs_allowed_list(const char *status, char **ret) {
+        const char *l = strstr(status, "Cpus_allowed_list:"), *e;
+
+        if (!l)
+                return -EINVAL;
+        l += strlen("Cpus_allowed_list:");
+        while (*l == ' ' || *l == '\t')
+                l++;
+        e = strchr(l, '\n');
+        *ret = e ? xstrndup(l, (size_t) (e - l)) : xstrdup(l);
+        strstrip(*ret);
+        return 0;
+}
+
+char *procfs_task_dir(const Host *h, int pid) {
+        const Task *t = host_find_task(h, pid);
+
+        return t && t->tgid != pid ? xasprintf("/proc/%d/task/%d", t->tgid, pid) : xasprintf("/proc/%d", pid);
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "config.h"
+#include "cpuset.h"
+#include "host.h"
+#include "journal.h"
+#include "observed.h"
+#include "ops.h"
+#include "util.h"
+
+typedef struct Change {
+        ChangeKind kind;
+        ChangeOp op;
+        char *target;
+        char *from; /* NULL = unknown (libvirt domain not running or not consulted) */
+        char *to;
+        char *vm;   /* the active VM(s) this change serves, comma-separated */
+        char *name; /* what the target is, for people: IRQ actions, thread name */
+        /* OP_AFFINITY */
+        int pid;
+        unsigned long long start_time;
+        /* OP_UNIT */
+        char *unit;
+        /* OP_MOVE_TASKS */
+        int *pids;
+        size_t n_pids;
+        /* OP_LIBVIRT_PIN */
+        char *uri, *domain;
+        PinKind pin;
+        unsigned pin_id;
+        /* A journaled item going back to its original value. */
+        bool restore;
+        /* Inside a cgroup that a restore removes: forgotten, not written. */
+        bool forget_only;
+} Change;
+
+typedef struct Skipped {
+        ChangeKind kind;
+        char *target;
+        char *reason;
+} Skipped;
+
+typedef struct Plan {
+        StrList active;
+        Change *changes;
+        size_t n_changes;
+        Skipped *skipped;
+        size_t n_skipped;
+        StrList warnings;
+        StrList errors;
+        StrList claimed;   /* every target a module considered (sorted after build) */
+        StrList forget;    /* journaled items already back at their original */
+        StrList drifted;   /* journaled items changed by someone else: kept */
+} Plan;
+
+typedef struct PlanInput {
+        const Host *host;
+        const Config *cfg;
+        const StrList *active;    /* names of active VMs */
+        CpuSet vm_cpus;           /* union of the active VMs' CPUs */
+        CpuSet housekeeping;      /* online CPUs minus vm_cpus */
+        /* Journaled originals: desired values are computed from what the
+         * host had before cpushield touched it, so deactivating one VM gives
+         * back exactly what only it needed. NULL = nothing journaled. */
+        const Journal *journal;
+        /* Items observed beyond the Host (cgroup files, unit CPUs, journaled
+         * items' current values) and libvirt domains: planners only look up. */
+        const Observed *obs;
+        bool force;               /* restore drifted items too */
+} PlanInput;
+
+/* The inputs every planner shares: active VMs' CPUs and the housekeeping
+ * CPUs (online minus those). Unknown active names go to p->errors. */
+void plan_input_init(PlanInput *in, Plan *p);
+void plan_input_done(PlanInput *in);
+void plan_free(Plan *p);
+/* Changes apply would make now: pins of a domain whose current pins are
+ * unknown (libvirt not consulted) are shown but wait for the domain. */
+size_t plan_count_actionable(const Plan *p);
+bool change_is_pending(const Change *c);
+
+Change *plan_add(Plan *p, ChangeKind kind, ChangeOp op, const char *target, const char *from, const char *to);
+void plan_skip(Plan *p, ChangeKind kind, const char *target, const char *fmt, ...) _printf_(4, 5);
+/* A module considered target: whatever the journal holds for it is not to be
+ * restored behind the module's back. */
+void plan_claim(Plan *p, const char *target);
+
+/* "irq/write": how a change is journaled, so revert knows how to undo it. */
+char *change_journal_kind(const Change *c);
+
+/* The baseline of an item: its journaled original, else what we observe. */
+const char *plan_baseline(const PlanInput *in, const char *target, const char *observed);
+/* Comma-separated names of the active VMs whose CPUs intersect set. */
+char *plan_vms_touching(const PlanInput *in, const CpuSet *set);
+/* Desired affinity for a host-side item: the baseline without the active VMs'
+ * CPUs, or all housekeeping CPUs when nothing would be left. */
+void plan_host_affinity(const PlanInput *in, const CpuSet *baseline, CpuSet *ret);
+/* Plans a task's affinity (target /proc/PID) onto plan_host_affinity of its
+ * baseline, journaled with its start time. */
+void plan_task_affinity(const PlanInput *in, Plan *p, const Task *t, ChangeKind kind, const char *name);
+
+/* Is the task in the VMs' partition cgroup (v2) or a VM's v1 set? */
+bool task_in_vm_cgroup(const Config *c, const Task *t);
+/* "a,b": the names of the active VMs, comma-separated. */
+char *plan_active_names(const PlanInput *in);

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Host tasks off the VMs' CPUs through cgroup cpusets.
+ *
+ * cgroup v2: the active VMs' CPUs become an isolated partition
+ * (cpuset.cpus.partition = isolated) of the cgroup that holds the VMs
+ * (host.partition, machine.slice by default). The root's effective CPUs, and
+ * with them every other cgroup's, lose those CPUs: tasks started later
+ * included, nothing moved. On systemd hosts the CPU lists of units belong to
+ * systemd and are changed through its D-Bus API (AllowedCPUs=, runtime).
+ *
+ * cgroup v1: the classic shield: a host set with the housekeeping CPUs that
+ * receives every task of the root set, and a set per active VM. */
+#include <stdio.h>
+
+#include "resource.h"
+
+static const char *const systemd_units[] = { "init.scope", "system.slice", "user.slice" };
+
+static char *unit_target(const char *unit) {
+        return xasprintf("systemd:%s/AllowedCPUs", unit);
+}
+
+static bool observed_dir(const Observed *o, const char *dir) {
+        return streq(observed_or_empty(o, dir), "(created)");
+}
+
+static void plan_cpus_item(const PlanInput *in, Plan *p, ChangeOp op, const char *unit, const char *file,
+                           const CpuSet *want, const char *vms) {
+        _cleanup_free_ char *cur = NULL;
+        _cleanup_free_ char *to = cpuset_format_list(want);
+        _cleanup_free_ char *target = unit ? xasprintf("systemd:%s/AllowedCPUs", unit) : xstrdup(file);
+
+        plan_claim(p, target);
+        if (!unit)
+                cur = xstrdup(observed_or_empty(in->obs, file));
+        else {
+                const char *v;
+                if (observed_get(in->obs, target, &v) < 0) {
+                        strlist_addf(&p->errors, "cannot read AllowedCPUs of %s from systemd", unit);
+                        return;
+                }
+                cur = xstrdup(v);
+        }
+        if (cpulist_equal_str(cur, to))
+                return;
+        Change *c = plan_add(p, KIND_CPUSET, op, target, cur, to);
+        c->vm = xstrdup(vms);
+        if (unit) {
+                c->unit = xstrdup(unit);
+                c->name = xasprintf("CPUs of %s (through systemd)", unit);
+        }
+}
+
+static void plan_v2(const PlanInput *in, Plan *p, const char *vms) {
+        const Host *h = in->host;
+        const Cgroups *cg = &h->cg;
+        const char *part = in->cfg->partition;
+        _cleanup_free_ char *part_dir = xasprintf("%s/%s", cg->v2_mount, part);
+        _cleanup_free_ char *part_file = xasprintf("%s/cpuset.cpus.partition", part_dir);
+
+        if (!strlist_contains(&cg->v2_controllers, "cpuset")) {
+                strlist_addf(&p->errors, "%s/cgroup.controllers has no cpuset controller: this kernel cannot isolate "
+                             "CPUs with cgroups (is cpuset bound to a v1 hierarchy?)", cg->v2_mount);
+                return;
+        }
+        if (strchr(part, '/'))
+                strlist_addf(&p->warnings, "host.partition '%s' is nested: every cgroup above it must be a partition "
+                             "root too; cpushield only manages the last one", part);
+
+        if (cg->systemd) {
+                for (size_t i = 0; i < ELEMENTSOF(systemd_units); i++) {
+                        _cleanup_free_ char *dir = xasprintf("%s/%s", cg->v2_mount, systemd_units[i]);
+                        _cleanup_free_ char *file = xasprintf("%s/cpuset.cpus", dir);
+
+                        if (!observed_dir(in->obs, dir))
+                                continue;
+                        plan_cpus_item(in, p, OP_UNIT, systemd_units[i], file, &in->housekeeping, vms);
+                }
+                _cleanup_free_ char *file = xasprintf("%s/cpuset.cpus", part_dir);
+                plan_cpus_item(in, p, OP_UNIT, part, file, &in->vm_cpus, vms);
+        }
+        {
+                /* systemd enables cpuset itself once a unit has AllowedCPUs;
+                 * then this item finds nothing to do at apply time. */
+                _cleanup_free_ char *sc_file = xasprintf("%s/cgroup.subtree_control", cg->v2_mount);
+
+                plan_claim(p, sc_file);
+                if (!strlist_contains(&cg->v2_subtree_control, "cpuset")) {
+                        _cleanup_free_ char *cur = strlist_join(&cg->v2_subtree_control, " ");
+                        _cleanup_free_ char *to = xasprintf("cpuset%s%s", cur[0] ? " " : "", cur);
+                        Change *c = plan_add(p, KIND_CPUSET, OP_SUBTREE, sc_file, cur, to);
+                        c->name = xstrdup("enable the cpuset controller for the root's children");
+                        c->vm = xstrdup(vms);
+                }
+                plan_claim(p, part_dir);
+                if (!observed_dir(in->obs, part_dir)) {
+                        Change *c = plan_add(p, KIND_CPUSET, OP_MKDIR, part_dir, "(absent)", "(created)");
+                        c->name = xstrdup("cgroup for the VMs' partition");
+                        c->vm = xstrdup(vms);
+                }
+        }
+        if (!cg->systemd) {
+                const StrList *sib = &cg->v2_children;
+
+                /* Siblings with their own CPU list would make the partition invalid. */
+                {
+                        for (size_t i = 0; i < sib->n; i++) {
+                                _cleanup_free_ char *file = xasprintf("%s/%s/cpuset.cpus", cg->v2_mount, sib->v[i]);
+                                const char *cur;
+                                CpuSet cpus = {}, want = {};
+
+                                if (streq(sib->v[i], part))
+                                        continue;
+                                cur = observed_or_empty(in->obs, file);
+                                if (cur[0] && cpuset_parse_list(cur, &cpus) >= 0 && cpuset_intersects(&cpus, &in->vm_cpus)) {
+                                        plan_host_affinity(in, &cpus, &want);
+                                        plan_cpus_item(in, p, OP_WRITE, NULL, file, &want, vms);
+                                }
+                                cpuset_free(&cpus);
+                                cpuset_free(&want);
+                        }
+                }
+                _cleanup_free_ char *file = xasprintf("%s/cpuset.cpus", part_dir);
+                plan_cpus_item(in, p, OP_WRITE, NULL, file, &in->vm_cpus, vms);
+        }
+
+        _cleanup_free_ char *cur = xstrdup(observed_or_empty(in->obs, part_file));
+        plan_claim(p, part_file);
+        if (!cur[0]) {
+                free(cur);
+                cur = xstrdup("member");
+        }
+        if (!startswith(cur, "isolated") || strstr(cur, "invalid")) {
+                Change *c = plan_add(p, KIND_CPUSET, OP_WRITE, part_file, cur, "isolated");
+                c->name = xstrdup("isolated partition: no host task can run on these CPUs");
+                c->vm = xstrdup(vms);
+        }
+}
+
+static void plan_v1(const PlanInput *in, Plan *p, const char *vms) {
+        const Host *h = in->host;
+        const char *m = h->cg.v1_cpuset_mount;
+        _cleanup_free_ char *mems_file = xasprintf("%s/cpuset.mems", m);
+        const char *mems = observed_or_empty(in->obs, mems_file);
+        _cleanup_free_ char *root_tasks_file = xasprintf("%s/tasks", m);
+        const char *root_tasks_v;
+
+        struct {
+                const char *name;
+                const CpuSet *cpus;
+        } sets[1 + 64];
+        size_t n_sets = 0;
+        _cleanup_free_ char **names = xcalloc(in->active->n + 1, sizeof(char *));
+
+        sets[n_sets++] = (typeof(sets[0])) { "cpushield.host", &in->housekeeping };
+        for (size_t i = 0; i < in->active->n && n_sets < ELEMENTSOF(sets); i++) {
+                const Vm *vm = config_find_vm(in->cfg, in->active->v[i]);
+                if (!vm)
+                        continue;
+                names[i] = xasprintf("cpushield.%s", vm->name);
+                sets[n_sets++] = (typeof(sets[0])) { names[i], &vm->cpus };
+        }
+
+        for (size_t i = 0; i < n_sets; i++) {
+                _cleanup_free_ char *dir = xasprintf("%s/%s", m, sets[i].name);
+                _cleanup_free_ char *f_mems = xasprintf("%s/cpuset.mems", dir);
+                _cleanup_free_ char *f_cpus = xasprintf("%s/cpuset.cpus", dir);
+                const char *cur_mems = observed_or_empty(in->obs, f_mems);
+
+                plan_claim(p, dir);
+                plan_claim(p, f_mems);
+                if (!observed_dir(in->obs, dir)) {
+                        Change *c = plan_add(p, KIND_CPUSET, OP_MKDIR, dir, "(absent)", "(created)");
+                        c->name = xstrdup(i == 0 ? "cpuset for host tasks" : "cpuset for the VM");
+                        c->vm = xstrdup(vms);
+                }
+                /* v1 refuses tasks in a cpuset without memory nodes: mems first. */
+                if (!cpulist_equal_str(cur_mems, mems)) {
+                        Change *c = plan_add(p, KIND_CPUSET, OP_WRITE, f_mems, cur_mems, mems);
+                        c->vm = xstrdup(vms);
+                }
+                plan_cpus_item(in, p, OP_WRITE, NULL, f_cpus, sets[i].cpus, vms);
+        }
+
+        /* Every user task of the root set moves to the host set. Kernel
+         * threads are the kthread module's: v1 cannot attach the per-CPU ones. */
+        if (observed_get(in->obs, root_tasks_file, &root_tasks_v) >= 0) {
+                _cleanup_free_ char *root_tasks = xstrdup(root_tasks_v);
+                _cleanup_free_ char *dest = xasprintf("%s/cpushield.host", m);
+                _cleanup_free_ char *dest_tasks = xasprintf("%s/tasks", dest);
+                int *pids = NULL;
+                size_t n = 0;
+                char *save = NULL;
+
+                plan_claim(p, dest_tasks);
+
+                for (char *tok = strtok_r(root_tasks, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
+                        int pid = atoi(tok);
+                        const Task *t = host_find_task(h, pid);
+                        if (!t || task_is_kthread(t))
+                                continue;
+                        pids = xrealloc(pids, (n + 1) * sizeof(int));
+                        pids[n++] = pid;
+                }
+                if (n > 0) {
+                        _cleanup_free_ char *to = xasprintf("%s/cpushield.host", m);
+                        Change *c = plan_add(p, KIND_CPUSET, OP_MOVE_TASKS, dest_tasks, m, to);
+                        c->name = xasprintf("%zu host tasks of the root cpuset", n);
+                        c->pids = pids;
+                        c->n_pids = n;
+                        c->vm = xstrdup(vms);
+                } else
+                        free(pids);
+        }
+        for (size_t i = 0; i < in->active->n; i++)
+                free(names[i]);
+}
+
+static void cgroup_plan(const PlanInput *in, Plan *p) {
+        const Host *h = in->host;
+        _cleanup_free_ char *vms = plan_active_names(in);
+
+        if (cpuset_is_empty(&in->vm_cpus))
+                return;
+        switch (h->cg.mode) {
+        case CGROUP_V2:
+                plan_v2(in, p, vms);
+                break;
+        case CGROUP_V1:
+                plan_v1(in, p, vms);
+                break;
+        case CGROUP_NONE:
+                strlist_add(&p->warnings, "no cpuset cgroup is mounted: host tasks cannot be kept off the VMs' CPUs");
+                break;
+        }
+}
+
+/* Every file and unit property cgroup_plan looks at, read once. */
+static void cgroup_observe(const ObserveInput *in, Observed *obs) {
+        const Host *h = in->host;
+        const Cgroups *cg = &h->cg;
+        const Reader *rd = in->reader;
+
+        if (in->active->n == 0)
+                return;
+        if (cg->mode == CGROUP_V2 && strlist_contains(&cg->v2_controllers, "cpuset")) {
+                _cleanup_free_ char *part_dir = xasprintf("%s/%s", cg->v2_mount, in->cfg->partition);
+                _cleanup_free_ char *part_cpus = xasprintf("%s/cpuset.cpus", part_dir);
+                _cleanup_free_ char *part_file = xasprintf("%s/cpuset.cpus.partition", part_dir);
+
+                if (cg->systemd) {
+                        for (size_t i = 0; i < ELEMENTSOF(systemd_units); i++) {
+                                _cleanup_free_ char *dir = xasprintf("%s/%s", cg->v2_mount, systemd_units[i]);
+                                _cleanup_free_ char *t = unit_target(systemd_units[i]);
+                                observe_item(rd, obs, OP_MKDIR, dir, NULL);
+                                if (observed_dir(obs, dir))
+                                        observe_item(rd, obs, OP_UNIT, t, NULL);
+                        }
+                        _cleanup_free_ char *t = unit_target(in->cfg->partition);
+                        observe_item(rd, obs, OP_UNIT, t, NULL);
+                } else {
+                        for (size_t i = 0; i < cg->v2_children.n; i++) {
+                                _cleanup_free_ char *f = xasprintf("%s/%s/cpuset.cpus", cg->v2_mount, cg->v2_children.v[i]);
+                                if (!streq(cg->v2_children.v[i], in->cfg->partition))
+                                        observe_item(rd, obs, OP_WRITE, f, NULL);
+                        }
+                        observe_item(rd, obs, OP_WRITE, part_cpus, NULL);
+                }
+                observe_item(rd, obs, OP_MKDIR, part_dir, NULL);
+                observe_item(rd, obs, OP_WRITE, part_file, NULL);
+        } else if (cg->mode == CGROUP_V1) {
+                const char *m = cg->v1_cpuset_mount;
+                _cleanup_free_ char *mems = xasprintf("%s/cpuset.mems", m), *tasks = xasprintf("%s/tasks", m);
+
+                observe_item(rd, obs, OP_WRITE, mems, NULL);
+                observe_item(rd, obs, OP_WRITE, tasks, NULL);
+                for (size_t i = 0; i <= in->active->n; i++) {
+                        _cleanup_free_ char *dir = xasprintf("%s/cpushield.%s", m, i == 0 ? "host" : in->active->v[i - 1]);
+                        _cleanup_free_ char *f_mems = xasprintf("%s/cpuset.mems", dir);
+                        _cleanup_free_ char *f_cpus = xasprintf("%s/cpuset.cpus", dir);
+                        observe_item(rd, obs, OP_MKDIR, dir, NULL);
+                        observe_item(rd, obs, OP_WRITE, f_mems, NULL);
+                        observe_item(rd, obs, OP_WRITE, f_cpus, NULL);
+                }
+        }
+}
+
+static void cgroup_lint(const LintInput *in, Doctor *d) {
+        const Cgroups *cg = &in->host->cg;
+
+        if (cg->mode == CGROUP_NONE)
+                strlist_add(&d->errors, "no cpuset cgroup is mounted (neither cgroup v2 with the cpuset controller "
+                            "nor a v1 cpuset hierarchy): host tasks cannot be kept off the VMs' CPUs");
+        else if (cg->mode == CGROUP_V2 && !strlist_contains(&cg->v2_controllers, "cpuset"))
+                strlist_add(&d->errors, "the cgroup v2 root offers no cpuset controller (bound to a v1 hierarchy?)");
+}
+
+const Resource resource_cgroup = {
+        .name = "cpuset",
+        .kind = KIND_CPUSET,
+        .needs = HOST_TOPOLOGY | HOST_TASKS | HOST_CGROUPS,
+        .observe = cgroup_observe,
+        .plan = cgroup_plan,
+        .lint = cgroup_lint,
+};

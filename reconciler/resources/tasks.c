@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Host tasks: the cgroup step (resources/cgroup.c) keeps them off the VMs'
+ * CPUs as a whole; this room handles the ones with a CPU mask of their own,
+ * and counts any host task that may still run on the VMs' CPUs as noise. */
+#include <stdio.h>
+
+#include "resource.h"
+
+/* Host tasks that someone pinned (taskset, a service's CPUAffinity=) onto
+ * CPUs a VM now takes. The partition or the v1 move would narrow them
+ * anyway, but 6.1 then forgets their own mask for good (6.12 remembers it):
+ * narrowing them ourselves, before the cgroup step, journals the mask so
+ * revert gives it back after the partition is gone. */
+static void tasks_plan(const PlanInput *in, Plan *p) {
+        const Host *h = in->host;
+
+        if (cpuset_is_empty(&in->vm_cpus) || h->cg.mode == CGROUP_NONE)
+                return;
+        for (size_t i = 0; i < h->n_tasks; i++) {
+                const Task *t = &h->tasks[i];
+
+                if (task_is_kthread(t) || cpuset_is_subset(&h->online, &t->allowed) || task_in_vm_cgroup(in->cfg, t))
+                        continue;
+                _cleanup_free_ char *name = xasprintf("%s: its own CPU mask (pinned), kept for revert", t->comm);
+                plan_task_affinity(in, p, t, KIND_CPUSET, name);
+        }
+}
+
+static void tasks_verify(const VerifyInput *in, Verify *v) {
+        const Host *h = in->host;
+
+        for (size_t i = 0; i < h->n_tasks; i++) {
+                const Task *t = &h->tasks[i];
+
+                if (task_is_kthread(t) || !cpuset_intersects(&t->allowed, in->vm_cpus) || task_in_vm_cgroup(in->cfg, t))
+                        continue;
+                _cleanup_free_ char *l = cpuset_format_list(&t->allowed);
+                strlist_addf(&v->noise, "task %d (%s) may run on CPUs %s", t->pid, t->comm, l);
+        }
+}
+
+const Resource resource_tasks = {
+        .name = "tasks",
+        .kind = KIND_CPUSET,
+        .needs = HOST_TOPOLOGY | HOST_TASKS | HOST_CGROUPS,
+        .plan = tasks_plan,
+        .verify = tasks_verify,
+};
