@@ -273,42 +273,40 @@ static void load_irqs(Host *h) {
         }
 }
 
+static void add_workqueue(Host *h, const char *name, const char *path, const char *shown) {
+        _cleanup_free_ char *raw = NULL;
+        CpuSet mask = {};
+
+        if (read_attr(h->root_fd, path, &raw) < 0 || cpuset_parse_mask(raw, &mask) < 0)
+                return;
+        Workqueue *w = array_push(&h->wqs, &h->n_wqs, sizeof(Workqueue));
+        w->name = name ? xstrdup(name) : NULL;
+        w->path = xstrdup(shown);
+        w->mask = mask;
+        w->raw = TAKE_PTR(raw);
+}
+
 static void load_workqueues(Host *h) {
-        int fd = h->root_fd;
-        StrList ents = {};
         const char *base = "/sys/devices/virtual/workqueue";
+        StrList dirs = {};
         char path[512];
 
-        h->has_wq_requested = path_exists(fd, "/sys/devices/virtual/workqueue/cpumask_requested");
-        if (list_dir(fd, base, &ents) < 0)
+        /* The global unbound mask first, then each WQ_SYSFS workqueue. 6.6+:
+         * "cpumask" is the effective mask, which an isolated partition
+         * narrows by itself; what was asked for, and what must come back, is
+         * cpumask_requested. */
+        add_workqueue(h, NULL, "/sys/devices/virtual/workqueue/cpumask_requested",
+                      "/sys/devices/virtual/workqueue/cpumask");
+        h->has_wq_requested = h->n_wqs > 0;
+        if (!h->has_wq_requested)
+                add_workqueue(h, NULL, "/sys/devices/virtual/workqueue/cpumask", "/sys/devices/virtual/workqueue/cpumask");
+        if (list_subdirs(h->root_fd, base, &dirs) < 0)
                 return;
-        /* The global unbound mask first, then each WQ_SYSFS workqueue. */
-        for (int pass = 0; pass < 2; pass++)
-                for (size_t i = 0; i < ents.n; i++) {
-                        _cleanup_free_ char *raw = NULL;
-                        CpuSet mask = {};
-
-                        if (pass == 0 && !streq(ents.v[i], "cpumask"))
-                                continue;
-                        if (pass == 1 && !is_dir(fd, (snprintf(path, sizeof path, "%s/%s", base, ents.v[i]), path)))
-                                continue;
-                        /* 6.6+: "cpumask" is the effective mask, which an isolated
-                         * partition narrows by itself; what was asked for, and
-                         * what must come back, is cpumask_requested. */
-                        if (pass == 0)
-                                snprintf(path, sizeof path, "%s/%s", base,
-                                         h->has_wq_requested ? "cpumask_requested" : "cpumask");
-                        else
-                                snprintf(path, sizeof path, "%s/%s/cpumask", base, ents.v[i]);
-                        if (read_attr(fd, path, &raw) < 0 || cpuset_parse_mask(raw, &mask) < 0)
-                                continue;
-                        Workqueue *w = array_push(&h->wqs, &h->n_wqs, sizeof(Workqueue));
-                        w->name = pass == 0 ? NULL : xstrdup(ents.v[i]);
-                        w->path = pass == 0 ? xasprintf("%s/cpumask", base) : xstrdup(path);
-                        w->mask = mask;
-                        w->raw = TAKE_PTR(raw);
-                }
-        strlist_free(&ents);
+        for (size_t i = 0; i < dirs.n; i++) {
+                snprintf(path, sizeof path, "%s/%s/cpumask", base, dirs.v[i]);
+                add_workqueue(h, dirs.v[i], path, path);
+        }
+        strlist_free(&dirs);
 }
 
 static void split_words(const char *s, StrList *ret) {

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The host is read once per run: a no-op apply (after activate, and with no
+VM active) opens each file below the fixture root at most once, counted
+with strace. Also: activate reads no file twice either, except the items it
+changes (read before the write and read back after it)."""
+import collections
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from common import BIN, EX, check, finish, fixture_copy, run, state_dir
+
+if not shutil.which("strace"):
+    if os.environ.get("CI"):
+        print("strace missing and CI is set: failing, not skipping")
+        sys.exit(1)
+    print("SKIP: strace is not installed (apt-get install strace)")
+    sys.exit(77)
+
+CASES = [
+    ("i7-4790k", os.path.join(EX, "desktop-4790k.yaml"), "win10"),
+    ("ryzen-5950x", os.path.join(EX, "ryzen-5950x-l3.yaml"), "gaming"),
+    ("xeon-2s", os.path.join(EX, "numa-2vm.yaml"), "nfv"),
+]
+
+OPEN = re.compile(r'open(?:at2?)?\((?:\d+|AT_FDCWD), "([^"]+)"')
+
+
+def opens_below_root(root, cfg, state, *args):
+    """Paths opened relative to the root fd (relative names), with counts."""
+    with tempfile.NamedTemporaryFile("r", suffix=".strace") as out:
+        p = subprocess.run(["strace", "-f", "-qq", "-e", "trace=open,openat,openat2", "-o", out.name,
+                            BIN, "--state-dir", state, "--root", root, "--config", cfg, *args],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        counts = collections.Counter()
+        for line in out.read().splitlines():
+            m = OPEN.search(line)
+            # below the root the tool opens relative paths from its root fd
+            if m and not m.group(1).startswith("/") and m.group(1) != "." and "cpushield-tmp" not in m.group(1):
+                counts[m.group(1)] += 1
+        return counts
+
+
+for fixture, cfg, vm in CASES:
+    @check(f"no-op apply on {fixture} reads each host file at most once")
+    def _(fixture=fixture, cfg=cfg, vm=vm):
+        root = fixture_copy(fixture)
+        state = state_dir()
+        p = run("--root", root, "--config", cfg, "activate", vm, state=state)
+        assert p.returncode == 0, p.stderr
+        counts = opens_below_root(root, cfg, state, "apply", "--detailed-exitcodes")
+        assert len(counts) > 50, f"only {len(counts)} files opened: is strace counting the right calls?"
+        twice = {k: v for k, v in counts.items() if v > 1}
+        assert not twice, f"opened more than once: {sorted(twice.items())[:10]}"
+
+    @check(f"no-op apply with no VM active on {fixture} reads each host file at most once")
+    def _(fixture=fixture, cfg=cfg):
+        root = fixture_copy(fixture)
+        state = state_dir()
+        p = run("--root", root, "--config", cfg, "apply", state=state)  # "always" VMs converge first
+        assert p.returncode == 0, p.stderr
+        counts = opens_below_root(root, cfg, state, "apply")
+        twice = {k: v for k, v in counts.items() if v > 1}
+        assert not twice, f"opened more than once: {sorted(twice.items())[:10]}"
+
+finish()
