@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* One test group per resource, planned on fixture hosts through the
+ * registry, and the planners' purity: a plan made from what was observed,
+ * with the host's root directory closed, is the same plan. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+
+#include "pipeline.h"
+#include "planner.h"
+#include "resource.h"
+
+typedef struct Fx {
+        Host host;
+        Config cfg;
+        Observed obs;
+        StrList active;
+        Plan plan;
+} Fx;
+
+static Fx fx;
+
+static void load(const char *fixture, const char *config, const char *vm) {
+        _cleanup_free_ char *root = xasprintf("%s/%s", FIXTURES_DIR, fixture);
+        _cleanup_free_ char *cfg = xasprintf("%s/%s", EXAMPLES_DIR, config);
+        char *files[] = { cfg }, *err = NULL;
+
+        memset(&fx, 0, sizeof fx);
+        cr_assert_eq(host_open(root, &fx.host, &err), 0, "%s", strempty(err));
+        cr_assert_eq(config_load(files, 1, &fx.host, &fx.cfg, &err), 0, "%s", strempty(err));
+        if (vm)
+                strlist_add(&fx.active, vm);
+        PipelineInput in = { .backend = &backend_fixture, .host = &fx.host, .cfg = &fx.cfg, .active = &fx.active };
+        cr_assert_eq(pipeline_plan(&in, &fx.obs, &fx.plan), 0, "%s", fx.plan.errors.n ? fx.plan.errors.v[0] : "");
+}
+
+static void teardown(void) {
+        plan_free(&fx.plan);
+        observed_free(&fx.obs);
+        strlist_free(&fx.active);
+        config_free(&fx.cfg);
+        host_free(&fx.host);
+}
+
+static const Change *find(const char *target) {
+        for (size_t i = 0; i < fx.plan.n_changes; i++)
+                if (streq(fx.plan.changes[i].target, target))
+                        return &fx.plan.changes[i];
+        return NULL;
+}
+
+static const Skipped *find_skipped(const char *target) {
+        for (size_t i = 0; i < fx.plan.n_skipped; i++)
+                if (streq(fx.plan.skipped[i].target, target))
+                        return &fx.plan.skipped[i];
+        return NULL;
+}
+
+static size_t count_kind(ChangeKind k) {
+        size_t n = 0;
+        for (size_t i = 0; i < fx.plan.n_changes; i++)
+                n += fx.plan.changes[i].kind == k;
+        return n;
+}
+
+TestSuite(registry, .fini = teardown);
+
+Test(registry, lists_every_resource_once_in_apply_order) {
+        static const char *const order[] = { "tasks", "kthread", "cpuset", "irq", "workqueue", "power", "libvirt" };
+        size_t i = 0;
+
+        REGISTRY_FOREACH(res) {
+                cr_assert_lt(i, ELEMENTSOF(order));
+                cr_assert_str_eq(res->name, order[i]);
+                cr_assert_not_null(res->plan);
+                i++;
+        }
+        cr_assert_eq(i, ELEMENTSOF(order));
+}
+
+Test(registry, plan_is_pure_with_the_root_closed) {
+        Plan again = {};
+        load("i7-4790k", "desktop-4790k.yaml", "win10");
+        cr_assert_gt(fx.plan.n_changes, 50);
+
+        /* Everything the planners may read was observed: close the root. */
+        close(fx.host.root_fd);
+        fx.host.root_fd = open("/nonexistent-cpushield-root", O_RDONLY | O_DIRECTORY);
+        cr_assert_eq(fx.host.root_fd, -1);
+        PlanInput in = { .host = &fx.host, .cfg = &fx.cfg, .active = &fx.active, .obs = &fx.obs };
+        plan_input_init(&in, &again);
+        plan_forward(&in, &again);
+        plan_restores(&in, &again);
+        plan_input_done(&in);
+        cr_assert_eq(again.n_changes, fx.plan.n_changes);
+        for (size_t i = 0; i < again.n_changes; i++) {
+                cr_assert_str_eq(again.changes[i].target, fx.plan.changes[i].target);
+                cr_assert_str_eq(again.changes[i].to, fx.plan.changes[i].to);
+        }
+        plan_free(&again);
+}
+
+TestSuite(irq, .fini = teardown);
+
+Test(irq, movable_irqs_go_to_host_cpus_managed_ones_are_skipped) {
+        load("i7-4790k", "desktop-4790k.yaml", "win10");
+        const Change *c = find("/proc/irq/16/smp_affinity_list");
+        cr_assert_not_null(c);
+        cr_assert_str_eq(c->to, "0,4");
+        /* nvme0q2 (IRQ 36) is managed on CPU 1 per debugfs: reported, not planned */
+        cr_assert_null(find("/proc/irq/36/smp_affinity_list"));
+        cr_assert_not_null(find_skipped("/proc/irq/36/smp_affinity_list"));
+        cr_assert_not_null(find("/proc/irq/default_smp_affinity"));
+}
+
+TestSuite(kthread, .fini = teardown);
+
+Test(kthread, movable_kthreads_planned_percpu_ones_counted) {
+        load("i7-4790k", "desktop-4790k.yaml", "win10");
+        const Change *c = find("/proc/2"); /* kthreadd */
+        cr_assert_not_null(c);
+        cr_assert_eq(c->kind, KIND_KTHREAD);
+        cr_assert_str_eq(c->to, "0,4");
+        cr_assert_not_null(find_skipped("/proc"), "per-CPU kthreads are reported");
+        for (size_t i = 0; i < fx.host.n_tasks; i++) {
+                const Task *t = &fx.host.tasks[i];
+                char target[32];
+                snprintf(target, sizeof target, "/proc/%d", t->pid);
+                if (t->flags & PF_NO_SETAFFINITY)
+                        cr_assert_null(find(target), "%s (PF_NO_SETAFFINITY) must not be planned", t->comm);
+        }
+}
+
+TestSuite(cgroup, .fini = teardown);
+
+Test(cgroup, v2_systemd_partition_through_units) {
+        load("i7-4790k", "desktop-4790k.yaml", "win10");
+        const Change *c = find("/sys/fs/cgroup/machine.slice/cpuset.cpus.partition");
+        cr_assert_not_null(c);
+        cr_assert_str_eq(c->to, "isolated");
+        c = find("systemd:system.slice/AllowedCPUs");
+        cr_assert_not_null(c);
+        cr_assert_eq(c->op, OP_UNIT);
+        cr_assert_str_eq(c->to, "0,4");
+}
+
+Test(cgroup, v1_moves_root_tasks_to_the_host_set) {
+        load("xeon-2s", "numa-2vm.yaml", "nfv");
+        const Change *c = find("/sys/fs/cgroup/cpuset/cpushield.host/tasks");
+        cr_assert_not_null(c);
+        cr_assert_eq(c->op, OP_MOVE_TASKS);
+        cr_assert_gt(c->n_pids, 10);
+        cr_assert_not_null(find("/sys/fs/cgroup/cpuset/cpushield.nfv"));
+}
+
+Test(cgroup, nothing_without_an_active_vm) {
+        load("i7-4790k", "desktop-4790k.yaml", NULL);
+        cr_assert_eq(fx.plan.n_changes, 0);
+}
+
+TestSuite(workqueue, .fini = teardown);
+
+Test(workqueue, global_and_sysfs_masks_leave_vm_cpus) {
+        load("ryzen-5950x", "ryzen-5950x-l3.yaml", "gaming");
+        const Change *c = find("/sys/devices/virtual/workqueue/cpumask");
+        cr_assert_not_null(c);
+        cr_assert_gt(count_kind(KIND_WORKQUEUE), 1);
+}
+
+TestSuite(power, .fini = teardown);
+
+Test(power, low_latency_on_vm_cpus_only) {
+        load("i7-4790k", "desktop-4790k.yaml", "win10");
+        cr_assert_not_null(find("/sys/devices/system/cpu/cpu1/power/pm_qos_resume_latency_us"));
+        cr_assert_null(find("/sys/devices/system/cpu/cpu0/power/pm_qos_resume_latency_us"));
+        cr_assert_null(find("/sys/devices/system/cpu/cpu4/power/pm_qos_resume_latency_us"));
+}
+
+TestSuite(pins, .fini = teardown);
+
+Test(pins, pending_without_libvirt) {
+        load("i7-4790k", "desktop-4790k.yaml", "win10");
+        const Change *c = find("libvirt:win10/vcpu0");
+        cr_assert_not_null(c);
+        cr_assert(change_is_pending(c), "without libvirt the current pin is unknown");
+}
