@@ -201,6 +201,46 @@ static int cmp_int(const void *a, const void *b) {
 
 /* Moves one TID from src to dst the way the kernel shows it: both tasks
  * files (kept in numeric order), both cgroup.procs, /proc/TID/cgroup. */
+/* v1: the process shows in every cgroup that holds one of its threads;
+ * s[0..k) are the TIDs left in the source. */
+static int fixture_move_procs(const Host *h, const char *src_dir, const char *dst_dir, int tid, const int *s, size_t k) {
+        int r;
+
+        const Task *t = host_find_task(h, tid);
+        int tgid = t ? t->tgid : tid;
+        _cleanup_free_ char *sp = xasprintf("%s/cgroup.procs", src_dir), *dp = xasprintf("%s/cgroup.procs", dst_dir);
+        _cleanup_free_ int *a = NULL, *b = NULL;
+        size_t na, nb, m = 0;
+        bool still = false;
+
+        /* The process shows in every cgroup that holds one of its threads. */
+        for (size_t i = 0; i < k; i++) {
+                const Task *o = host_find_task(h, s[i]);
+                if ((o ? o->tgid : s[i]) == tgid)
+                        still = true;
+        }
+        read_ids(h, sp, &a, &na);
+        read_ids(h, dp, &b, &nb);
+        if (!still) {
+                for (size_t i = 0; i < na; i++)
+                        if (a[i] != tgid)
+                                a[m++] = a[i];
+                if ((r = write_ids(h, sp, a, m)) < 0)
+                        return r;
+        }
+        bool have = false;
+        for (size_t i = 0; i < nb; i++)
+                have |= b[i] == tgid;
+        if (!have) {
+                b = xrealloc(b, (nb + 1) * sizeof(int));
+                b[nb++] = tgid;
+                qsort(b, nb, sizeof(int), cmp_int);
+                if ((r = write_ids(h, dp, b, nb)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int fixture_move_task(const Host *h, const char *src_dir, const char *dst_dir, int tid) {
         const char *list = is_v1_path(h, dst_dir) ? "tasks" : "cgroup.procs";
         _cleanup_free_ char *sf = xasprintf("%s/%s", src_dir, list), *df = xasprintf("%s/%s", dst_dir, list);
@@ -225,40 +265,8 @@ int fixture_move_task(const Host *h, const char *src_dir, const char *dst_dir, i
         if ((r = write_ids(h, sf, s, k)) < 0 || (r = write_ids(h, df, d, nd)) < 0)
                 return r;
 
-        if (is_v1_path(h, dst_dir)) {
-                const Task *t = host_find_task(h, tid);
-                int tgid = t ? t->tgid : tid;
-                _cleanup_free_ char *sp = xasprintf("%s/cgroup.procs", src_dir), *dp = xasprintf("%s/cgroup.procs", dst_dir);
-                _cleanup_free_ int *a = NULL, *b = NULL;
-                size_t na, nb, m = 0;
-                bool still = false;
-
-                /* The process shows in every cgroup that holds one of its threads. */
-                for (size_t i = 0; i < k; i++) {
-                        const Task *o = host_find_task(h, s[i]);
-                        if ((o ? o->tgid : s[i]) == tgid)
-                                still = true;
-                }
-                read_ids(h, sp, &a, &na);
-                read_ids(h, dp, &b, &nb);
-                if (!still) {
-                        for (size_t i = 0; i < na; i++)
-                                if (a[i] != tgid)
-                                        a[m++] = a[i];
-                        if ((r = write_ids(h, sp, a, m)) < 0)
-                                return r;
-                }
-                bool have = false;
-                for (size_t i = 0; i < nb; i++)
-                        have |= b[i] == tgid;
-                if (!have) {
-                        b = xrealloc(b, (nb + 1) * sizeof(int));
-                        b[nb++] = tgid;
-                        qsort(b, nb, sizeof(int), cmp_int);
-                        if ((r = write_ids(h, dp, b, nb)) < 0)
-                                return r;
-                }
-        }
+        if (is_v1_path(h, dst_dir) && (r = fixture_move_procs(h, src_dir, dst_dir, tid, s, k)) < 0)
+                return r;
 
         /* /proc/TID/cgroup: the cpuset line (v1) or the unified one (v2). */
         const Task *t = host_find_task(h, tid);

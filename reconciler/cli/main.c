@@ -65,6 +65,87 @@ static void version(void) {
                HAVE_SYSTEMD ? '+' : '-');
 }
 
+/* One option of parse_options. */
+static int parse_option(int c, Options *o) {
+        switch (c) {
+        case ARG_CONFIG:
+                strlist_add(&o->configs, optarg);
+                break;
+        case ARG_ROOT:
+                o->root = optarg;
+                break;
+        case ARG_STATE_DIR:
+                o->state_dir = optarg;
+                break;
+        case ARG_OUTPUT:
+                if (streq(optarg, "text"))
+                        o->output = OUTPUT_TEXT;
+                else if (streq(optarg, "json"))
+                        o->output = OUTPUT_JSON;
+                else {
+                        fprintf(stderr, "cpushield: --output takes text or json, not '%s'\n", optarg);
+                        return -EINVAL;
+                }
+                break;
+        case ARG_DETAILED:
+                o->detailed_exitcodes = true;
+                break;
+        case ARG_LIBVIRT:
+                if (streq(optarg, "auto"))
+                        o->libvirt = LIBVIRT_AUTO;
+                else if (streq(optarg, "yes"))
+                        o->libvirt = LIBVIRT_YES;
+                else if (streq(optarg, "no"))
+                        o->libvirt = LIBVIRT_NO;
+                else {
+                        fprintf(stderr, "cpushield: --libvirt takes auto, yes or no, not '%s'\n", optarg);
+                        return -EINVAL;
+                }
+                break;
+        case ARG_ACTIVATE:
+                strlist_add(&o->activate, optarg);
+                break;
+        case ARG_CHECK:
+                o->check = true;
+                break;
+        case ARG_DIFF:
+                o->diff = true;
+                break;
+        case ARG_FORCE:
+                o->force = true;
+                break;
+        case 'q':
+                o->verbosity = -1;
+                break;
+        case 'v':
+                o->verbosity = 1;
+                break;
+        case 'h':
+                help(stdout);
+                exit(0);
+        case ARG_VERSION:
+                version();
+                exit(0);
+        case ARG_INTERVAL:
+                if (safe_atou(optarg, &o->interval_s) < 0 || o->interval_s == 0) {
+                        fprintf(stderr, "cpushield: --interval takes a positive number of seconds, not '%s'\n",
+                                optarg);
+                        return -EINVAL;
+                }
+                break;
+        case ARG_WAIT:
+                if (safe_atou(optarg, &o->wait_s) < 0) {
+                        fprintf(stderr, "cpushield: --wait takes a number of seconds, not '%s'\n", optarg);
+                        return -EINVAL;
+                }
+                break;
+        default:
+                fputs("Try 'cpushield --help'.\n", stderr);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int parse_options(int argc, char **argv, Options *o) {
         static const struct option longopts[] = {
                 { "config", required_argument, NULL, ARG_CONFIG },
@@ -88,82 +169,8 @@ static int parse_options(int argc, char **argv, Options *o) {
         int c;
 
         while ((c = getopt_long(argc, argv, "qvh", longopts, NULL)) >= 0)
-                switch (c) {
-                case ARG_CONFIG:
-                        strlist_add(&o->configs, optarg);
-                        break;
-                case ARG_ROOT:
-                        o->root = optarg;
-                        break;
-                case ARG_STATE_DIR:
-                        o->state_dir = optarg;
-                        break;
-                case ARG_OUTPUT:
-                        if (streq(optarg, "text"))
-                                o->output = OUTPUT_TEXT;
-                        else if (streq(optarg, "json"))
-                                o->output = OUTPUT_JSON;
-                        else {
-                                fprintf(stderr, "cpushield: --output takes text or json, not '%s'\n", optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case ARG_DETAILED:
-                        o->detailed_exitcodes = true;
-                        break;
-                case ARG_LIBVIRT:
-                        if (streq(optarg, "auto"))
-                                o->libvirt = LIBVIRT_AUTO;
-                        else if (streq(optarg, "yes"))
-                                o->libvirt = LIBVIRT_YES;
-                        else if (streq(optarg, "no"))
-                                o->libvirt = LIBVIRT_NO;
-                        else {
-                                fprintf(stderr, "cpushield: --libvirt takes auto, yes or no, not '%s'\n", optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case ARG_ACTIVATE:
-                        strlist_add(&o->activate, optarg);
-                        break;
-                case ARG_CHECK:
-                        o->check = true;
-                        break;
-                case ARG_DIFF:
-                        o->diff = true;
-                        break;
-                case ARG_FORCE:
-                        o->force = true;
-                        break;
-                case 'q':
-                        o->verbosity = -1;
-                        break;
-                case 'v':
-                        o->verbosity = 1;
-                        break;
-                case 'h':
-                        help(stdout);
-                        exit(0);
-                case ARG_VERSION:
-                        version();
-                        exit(0);
-                case ARG_INTERVAL:
-                        if (safe_atou(optarg, &o->interval_s) < 0 || o->interval_s == 0) {
-                                fprintf(stderr, "cpushield: --interval takes a positive number of seconds, not '%s'\n",
-                                        optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case ARG_WAIT:
-                        if (safe_atou(optarg, &o->wait_s) < 0) {
-                                fprintf(stderr, "cpushield: --wait takes a number of seconds, not '%s'\n", optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                default:
-                        fputs("Try 'cpushield --help'.\n", stderr);
+                if (parse_option(c, o) < 0)
                         return -EINVAL;
-                }
         if (optind >= argc) {
                 help(stderr);
                 return -EINVAL;

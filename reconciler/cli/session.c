@@ -117,5 +117,6 @@ void session_close(Session *s) {
         s->lock_fd = -1;
         if (s->have_config)
                 config_free(&s->cfg);
+        s->have_config = false;
         host_free(&s->host);
 }

@@ -8,8 +8,8 @@
 
 #include "build-config.h"
 #include "config.h"
-#include "host.h"
 #include "options.h"
+#include "session.h"
 
 #if HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -108,45 +108,44 @@ static double now_s(void) {
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-int watch_run(const Options *o, int (*reconcile_once)(const Options *)) {
-        Watch w = {};
-        Host h;
-        Config c;
-        _cleanup_free_ char *err = NULL;
-        StrList files = {};
-        double next_run = 0, next_connect = 0;
-        int r;
-
-        /* Which daemons to listen to: the URIs of the libvirt VMs. */
-        if (host_load(o->root, HOST_TOPOLOGY, &h, &err) < 0) {
-                fprintf(stderr, "%s\n", err);
-                return 1;
-        }
-        if (o->configs.n)
-                for (size_t i = 0; i < o->configs.n; i++)
-                        strlist_add(&files, o->configs.v[i]);
-        else
-                config_default_files(&files);
-        r = config_load(files.v, files.n, &h, &c, &err);
-        strlist_free(&files);
-        host_free(&h);
-        if (r < 0) {
-                fprintf(stderr, "%s\n", err);
-                return 1;
-        }
-        for (size_t i = 0; i < c.n_vms; i++) {
+/* Which daemons to listen to: the URIs of the libvirt VMs. */
+static void watch_links(const Config *c, Watch *w) {
+        for (size_t i = 0; i < c->n_vms; i++) {
                 bool seen = false;
-                if (c.vms[i].activation != ACTIVATION_LIBVIRT)
+                if (c->vms[i].activation != ACTIVATION_LIBVIRT)
                         continue;
-                for (size_t k = 0; k < w.n_links; k++)
-                        seen |= streq(w.links[k].uri, c.vms[i].uri);
+                for (size_t k = 0; k < w->n_links; k++)
+                        seen |= streq(w->links[k].uri, c->vms[i].uri);
                 if (!seen) {
-                        Link *l = array_push(&w.links, &w.n_links, sizeof(Link));
-                        l->uri = xstrdup(c.vms[i].uri);
+                        Link *l = array_push(&w->links, &w->n_links, sizeof(Link));
+                        l->uri = xstrdup(c->vms[i].uri);
                         l->callback = -1;
                 }
         }
-        config_free(&c);
+}
+
+/* (Re)connects lost links once a second. */
+static void watch_connect(Watch *w) {
+        for (size_t k = 0; k < w->n_links; k++) {
+                Link *l = &w->links[k];
+                if (l->conn && (l->lost || virConnectIsAlive(l->conn) != 1)) {
+                        fprintf(stderr, "cpushield: watch: lost %s, reconnecting\n", l->uri);
+                        link_drop(l);
+                }
+                if (!l->conn && link_up(w, l))
+                        w->pending = true; /* what happened meanwhile is unknown */
+        }
+}
+
+int watch_run(const Options *o, int (*reconcile_once)(const Options *)) {
+        _cleanup_session_ Session s = SESSION_NULL;
+        Watch w = {};
+        double next_run = 0, next_connect = 0;
+
+        if (session_open(&s, o, SESSION_NEED_CONFIG) < 0)
+                return 1;
+        watch_links(&s.cfg, &w);
+        session_close(&s);
 
         virSetErrorFunc(NULL, silent);
         if (virEventRegisterDefaultImpl() < 0) {
@@ -165,15 +164,7 @@ int watch_run(const Options *o, int (*reconcile_once)(const Options *)) {
                 double t = now_s();
 
                 if (t >= next_connect) {
-                        for (size_t k = 0; k < w.n_links; k++) {
-                                Link *l = &w.links[k];
-                                if (l->conn && (l->lost || virConnectIsAlive(l->conn) != 1)) {
-                                        fprintf(stderr, "cpushield: watch: lost %s, reconnecting\n", l->uri);
-                                        link_drop(l);
-                                }
-                                if (!l->conn && link_up(&w, l))
-                                        w.pending = true; /* what happened meanwhile is unknown */
-                        }
+                        watch_connect(&w);
                         next_connect = t + 1;
                 }
                 if (w.pending || t >= next_run) {

@@ -56,9 +56,75 @@ static int add_unique_set(CpuSet **sets, size_t *n, const CpuSet *s) {
         return (int) (*n - 1);
 }
 
+/* One CPU's topology and its L3 domain. */
+static void load_cpu(Host *h, unsigned c) {
+        Cpu *cpu = &h->cpus[c];
+        int fd = h->root_fd;
+        char path[256];
+
+        cpu->id = c;
+        cpu->present = cpuset_isset(&h->present, c);
+        cpu->online = cpuset_isset(&h->online, c);
+        cpu->package = cpu->die = cpu->core_id = cpu->l3 = cpu->node = -1;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/physical_package_id", c);
+        (void) read_int(fd, path, &cpu->package);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/die_id", c);
+        (void) read_int(fd, path, &cpu->die);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/core_id", c);
+        (void) read_int(fd, path, &cpu->core_id);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/thread_siblings_list", c);
+        if (read_cpuset_list(fd, path, &cpu->siblings) < 0 || !cpuset_isset(&cpu->siblings, c)) {
+                cpuset_free(&cpu->siblings);
+                (void) cpuset_add(&cpu->siblings, c);
+        }
+
+        for (unsigned idx = 0; idx < 16; idx++) {
+                CpuSet shared = {};
+                int level;
+
+                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cache/index%u/level", c, idx);
+                if (read_int(fd, path, &level) < 0)
+                        break;
+                if (level != 3)
+                        continue;
+                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cache/index%u/shared_cpu_list", c, idx);
+                if (read_cpuset_list(fd, path, &shared) >= 0 && !cpuset_is_empty(&shared))
+                        cpu->l3 = add_unique_set(&h->l3, &h->n_l3, &shared);
+                cpuset_free(&shared);
+                break;
+        }
+}
+
+/* NUMA nodes and each CPU's node. */
+static void load_nodes(Host *h) {
+        int fd = h->root_fd;
+        char path[256];
+        StrList nodes = {};
+
+        if (list_dir(fd, "/sys/devices/system/node", &nodes) >= 0) {
+                for (size_t i = 0; i < nodes.n; i++) {
+                        unsigned id;
+                        CpuSet cpus = {};
+
+                        if (!startswith(nodes.v[i], "node") || safe_atou(nodes.v[i] + 4, &id) < 0)
+                                continue;
+                        snprintf(path, sizeof path, "/sys/devices/system/node/node%u/cpulist", id);
+                        if (read_cpuset_list(fd, path, &cpus) < 0)
+                                continue;
+                        while (h->n_nodes <= id)
+                                array_push(&h->nodes, &h->n_nodes, sizeof(CpuSet));
+                        cpuset_copy(&h->nodes[id], &cpus);
+                        CPUSET_FOREACH(c, &cpus)
+                                if ((unsigned) c < h->nr_cpu_ids)
+                                        h->cpus[c].node = (int) id;
+                        cpuset_free(&cpus);
+                }
+                strlist_free(&nodes);
+        }
+}
+
 static int load_topology(Host *h, char **ret_error) {
         int fd = h->root_fd, r;
-        char path[256];
 
         r = read_cpuset_list(fd, "/sys/devices/system/cpu/possible", &h->possible);
         if (r < 0) {
@@ -81,41 +147,8 @@ static int load_topology(Host *h, char **ret_error) {
         h->nr_cpu_ids = (unsigned) (cpuset_last(&h->possible) + 1);
         h->cpus = xcalloc(h->nr_cpu_ids, sizeof(Cpu));
 
-        for (unsigned c = 0; c < h->nr_cpu_ids; c++) {
-                Cpu *cpu = &h->cpus[c];
-
-                cpu->id = c;
-                cpu->present = cpuset_isset(&h->present, c);
-                cpu->online = cpuset_isset(&h->online, c);
-                cpu->package = cpu->die = cpu->core_id = cpu->l3 = cpu->node = -1;
-                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/physical_package_id", c);
-                (void) read_int(fd, path, &cpu->package);
-                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/die_id", c);
-                (void) read_int(fd, path, &cpu->die);
-                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/core_id", c);
-                (void) read_int(fd, path, &cpu->core_id);
-                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/thread_siblings_list", c);
-                if (read_cpuset_list(fd, path, &cpu->siblings) < 0 || !cpuset_isset(&cpu->siblings, c)) {
-                        cpuset_free(&cpu->siblings);
-                        (void) cpuset_add(&cpu->siblings, c);
-                }
-
-                for (unsigned idx = 0; idx < 16; idx++) {
-                        CpuSet shared = {};
-                        int level;
-
-                        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cache/index%u/level", c, idx);
-                        if (read_int(fd, path, &level) < 0)
-                                break;
-                        if (level != 3)
-                                continue;
-                        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cache/index%u/shared_cpu_list", c, idx);
-                        if (read_cpuset_list(fd, path, &shared) >= 0 && !cpuset_is_empty(&shared))
-                                cpu->l3 = add_unique_set(&h->l3, &h->n_l3, &shared);
-                        cpuset_free(&shared);
-                        break;
-                }
-        }
+        for (unsigned c = 0; c < h->nr_cpu_ids; c++)
+                load_cpu(h, c);
 
         /* Cores, numbered in order of their lowest thread. */
         CPUSET_FOREACH(c, &h->possible) {
@@ -133,27 +166,7 @@ static int load_topology(Host *h, char **ret_error) {
                 cpu->core = (int) k;
         }
 
-        StrList nodes = {};
-        if (list_dir(fd, "/sys/devices/system/node", &nodes) >= 0) {
-                for (size_t i = 0; i < nodes.n; i++) {
-                        unsigned id;
-                        CpuSet cpus = {};
-
-                        if (!startswith(nodes.v[i], "node") || safe_atou(nodes.v[i] + 4, &id) < 0)
-                                continue;
-                        snprintf(path, sizeof path, "/sys/devices/system/node/node%u/cpulist", id);
-                        if (read_cpuset_list(fd, path, &cpus) < 0)
-                                continue;
-                        while (h->n_nodes <= id)
-                                array_push(&h->nodes, &h->n_nodes, sizeof(CpuSet));
-                        cpuset_copy(&h->nodes[id], &cpus);
-                        CPUSET_FOREACH(c, &cpus)
-                                if ((unsigned) c < h->nr_cpu_ids)
-                                        h->cpus[c].node = (int) id;
-                        cpuset_free(&cpus);
-                }
-                strlist_free(&nodes);
-        }
+        load_nodes(h);
 
         _cleanup_free_ char *cpuinfo = NULL;
         if (read_attr(fd, "/proc/cpuinfo", &cpuinfo) >= 0) {

@@ -51,9 +51,72 @@ static void plan_cpus_item(const PlanInput *in, Plan *p, ChangeOp op, const char
         }
 }
 
+/* Units' CPUs belong to systemd: set through its API, runtime. */
+static void plan_v2_units(const PlanInput *in, Plan *p, const char *part_dir, const char *vms) {
+        const Cgroups *cg = &in->host->cg;
+
+        for (size_t i = 0; i < ELEMENTSOF(systemd_units); i++) {
+                _cleanup_free_ char *dir = xasprintf("%s/%s", cg->v2_mount, systemd_units[i]);
+                _cleanup_free_ char *file = xasprintf("%s/cpuset.cpus", dir);
+
+                if (!observed_dir(in->obs, dir))
+                        continue;
+                plan_cpus_item(in, p, OP_UNIT, systemd_units[i], file, &in->housekeeping, vms);
+        }
+        _cleanup_free_ char *file = xasprintf("%s/cpuset.cpus", part_dir);
+        plan_cpus_item(in, p, OP_UNIT, in->cfg->partition, file, &in->vm_cpus, vms);
+}
+
+/* The controller for the root's children and the partition's cgroup. */
+static void plan_v2_tree(const PlanInput *in, Plan *p, const char *part_dir, const char *vms) {
+        const Cgroups *cg = &in->host->cg;
+        /* systemd enables cpuset itself once a unit has AllowedCPUs; then
+         * this item finds nothing to do at apply time. */
+        _cleanup_free_ char *sc_file = xasprintf("%s/cgroup.subtree_control", cg->v2_mount);
+
+        plan_claim(p, sc_file);
+        if (!strlist_contains(&cg->v2_subtree_control, "cpuset")) {
+                _cleanup_free_ char *cur = strlist_join(&cg->v2_subtree_control, " ");
+                _cleanup_free_ char *to = xasprintf("cpuset%s%s", cur[0] ? " " : "", cur);
+                Change *c = plan_add(p, KIND_CPUSET, OP_SUBTREE, sc_file, cur, to);
+                c->name = xstrdup("enable the cpuset controller for the root's children");
+                c->vm = xstrdup(vms);
+        }
+        plan_claim(p, part_dir);
+        if (!observed_dir(in->obs, part_dir)) {
+                Change *c = plan_add(p, KIND_CPUSET, OP_MKDIR, part_dir, "(absent)", "(created)");
+                c->name = xstrdup("cgroup for the VMs' partition");
+                c->vm = xstrdup(vms);
+        }
+}
+
+/* Without systemd: siblings with their own CPU list would make the
+ * partition invalid; they keep theirs minus the VMs' CPUs. */
+static void plan_v2_siblings(const PlanInput *in, Plan *p, const char *part_dir, const char *vms) {
+        const Cgroups *cg = &in->host->cg;
+        const StrList *sib = &cg->v2_children;
+
+        for (size_t i = 0; i < sib->n; i++) {
+                _cleanup_free_ char *file = xasprintf("%s/%s/cpuset.cpus", cg->v2_mount, sib->v[i]);
+                const char *cur;
+                CpuSet cpus = {}, want = {};
+
+                if (streq(sib->v[i], in->cfg->partition))
+                        continue;
+                cur = observed_or_empty(in->obs, file);
+                if (cur[0] && cpuset_parse_list(cur, &cpus) >= 0 && cpuset_intersects(&cpus, &in->vm_cpus)) {
+                        plan_host_affinity(in, &cpus, &want);
+                        plan_cpus_item(in, p, OP_WRITE, NULL, file, &want, vms);
+                }
+                cpuset_free(&cpus);
+                cpuset_free(&want);
+        }
+        _cleanup_free_ char *file = xasprintf("%s/cpuset.cpus", part_dir);
+        plan_cpus_item(in, p, OP_WRITE, NULL, file, &in->vm_cpus, vms);
+}
+
 static void plan_v2(const PlanInput *in, Plan *p, const char *vms) {
-        const Host *h = in->host;
-        const Cgroups *cg = &h->cg;
+        const Cgroups *cg = &in->host->cg;
         const char *part = in->cfg->partition;
         _cleanup_free_ char *part_dir = xasprintf("%s/%s", cg->v2_mount, part);
         _cleanup_free_ char *part_file = xasprintf("%s/cpuset.cpus.partition", part_dir);
@@ -66,63 +129,11 @@ static void plan_v2(const PlanInput *in, Plan *p, const char *vms) {
         if (strchr(part, '/'))
                 strlist_addf(&p->warnings, "host.partition '%s' is nested: every cgroup above it must be a partition "
                              "root too; cpushield only manages the last one", part);
-
-        if (cg->systemd) {
-                for (size_t i = 0; i < ELEMENTSOF(systemd_units); i++) {
-                        _cleanup_free_ char *dir = xasprintf("%s/%s", cg->v2_mount, systemd_units[i]);
-                        _cleanup_free_ char *file = xasprintf("%s/cpuset.cpus", dir);
-
-                        if (!observed_dir(in->obs, dir))
-                                continue;
-                        plan_cpus_item(in, p, OP_UNIT, systemd_units[i], file, &in->housekeeping, vms);
-                }
-                _cleanup_free_ char *file = xasprintf("%s/cpuset.cpus", part_dir);
-                plan_cpus_item(in, p, OP_UNIT, part, file, &in->vm_cpus, vms);
-        }
-        {
-                /* systemd enables cpuset itself once a unit has AllowedCPUs;
-                 * then this item finds nothing to do at apply time. */
-                _cleanup_free_ char *sc_file = xasprintf("%s/cgroup.subtree_control", cg->v2_mount);
-
-                plan_claim(p, sc_file);
-                if (!strlist_contains(&cg->v2_subtree_control, "cpuset")) {
-                        _cleanup_free_ char *cur = strlist_join(&cg->v2_subtree_control, " ");
-                        _cleanup_free_ char *to = xasprintf("cpuset%s%s", cur[0] ? " " : "", cur);
-                        Change *c = plan_add(p, KIND_CPUSET, OP_SUBTREE, sc_file, cur, to);
-                        c->name = xstrdup("enable the cpuset controller for the root's children");
-                        c->vm = xstrdup(vms);
-                }
-                plan_claim(p, part_dir);
-                if (!observed_dir(in->obs, part_dir)) {
-                        Change *c = plan_add(p, KIND_CPUSET, OP_MKDIR, part_dir, "(absent)", "(created)");
-                        c->name = xstrdup("cgroup for the VMs' partition");
-                        c->vm = xstrdup(vms);
-                }
-        }
-        if (!cg->systemd) {
-                const StrList *sib = &cg->v2_children;
-
-                /* Siblings with their own CPU list would make the partition invalid. */
-                {
-                        for (size_t i = 0; i < sib->n; i++) {
-                                _cleanup_free_ char *file = xasprintf("%s/%s/cpuset.cpus", cg->v2_mount, sib->v[i]);
-                                const char *cur;
-                                CpuSet cpus = {}, want = {};
-
-                                if (streq(sib->v[i], part))
-                                        continue;
-                                cur = observed_or_empty(in->obs, file);
-                                if (cur[0] && cpuset_parse_list(cur, &cpus) >= 0 && cpuset_intersects(&cpus, &in->vm_cpus)) {
-                                        plan_host_affinity(in, &cpus, &want);
-                                        plan_cpus_item(in, p, OP_WRITE, NULL, file, &want, vms);
-                                }
-                                cpuset_free(&cpus);
-                                cpuset_free(&want);
-                        }
-                }
-                _cleanup_free_ char *file = xasprintf("%s/cpuset.cpus", part_dir);
-                plan_cpus_item(in, p, OP_WRITE, NULL, file, &in->vm_cpus, vms);
-        }
+        if (cg->systemd)
+                plan_v2_units(in, p, part_dir, vms);
+        plan_v2_tree(in, p, part_dir, vms);
+        if (!cg->systemd)
+                plan_v2_siblings(in, p, part_dir, vms);
 
         _cleanup_free_ char *cur = xstrdup(observed_or_empty(in->obs, part_file));
         plan_claim(p, part_file);
