@@ -6,8 +6,7 @@
 #include "libvirt.h"
 
 #if HAVE_LIBVIRT
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
+#include "dlopen-libvirt.h"
 
 static void silent_error(void *userdata, virErrorPtr err) {
         (void) userdata;
@@ -15,7 +14,7 @@ static void silent_error(void *userdata, virErrorPtr err) {
 }
 
 static const char *last_error(void) {
-        virErrorPtr e = virGetLastError();
+        virErrorPtr e = sym_virGetLastError();
         return e && e->message ? e->message : "unknown libvirt error";
 }
 
@@ -32,23 +31,26 @@ int libvirt_observe(const char *uri, const char *domain, DomainPins *ret, char *
         virDomainInfo info;
         int ncpus, maplen, r = 0;
 
-        virSetErrorFunc(NULL, silent_error);
-        conn = virConnectOpenReadOnly(uri);
+        r = dlopen_libvirt(ret_error);
+        if (r < 0)
+                return r;
+        sym_virSetErrorFunc(NULL, silent_error);
+        conn = sym_virConnectOpenReadOnly(uri);
         if (!conn) {
                 *ret_error = xasprintf("libvirt %s: %s", uri, last_error());
                 return -ECONNREFUSED;
         }
-        dom = virDomainLookupByName(conn, domain);
-        if (!dom || virDomainIsActive(dom) != 1) {
+        dom = sym_virDomainLookupByName(conn, domain);
+        if (!dom || sym_virDomainIsActive(dom) != 1) {
                 if (dom)
-                        virDomainFree(dom);
-                virConnectClose(conn);
+                        sym_virDomainFree(dom);
+                sym_virConnectClose(conn);
                 *ret = d;
                 return 0;
         }
         d.running = true;
-        ncpus = virNodeGetCPUMap(conn, NULL, NULL, 0);
-        if (ncpus <= 0 || virDomainGetInfo(dom, &info) < 0) {
+        ncpus = sym_virNodeGetCPUMap(conn, NULL, NULL, 0);
+        if (ncpus <= 0 || sym_virDomainGetInfo(dom, &info) < 0) {
                 *ret_error = xasprintf("libvirt %s: domain %s: %s", uri, domain, last_error());
                 r = -EIO;
                 goto out;
@@ -56,7 +58,7 @@ int libvirt_observe(const char *uri, const char *domain, DomainPins *ret, char *
         maplen = VIR_CPU_MAPLEN(ncpus);
         {
                 _cleanup_free_ unsigned char *maps = xcalloc(info.nrVirtCpu, (size_t) maplen);
-                int n = virDomainGetVcpuPinInfo(dom, info.nrVirtCpu, maps, maplen, 0);
+                int n = sym_virDomainGetVcpuPinInfo(dom, info.nrVirtCpu, maps, maplen, 0);
                 if (n > 0) {
                         d.vcpu = xcalloc((size_t) n, sizeof(CpuSet));
                         d.n_vcpu = (size_t) n;
@@ -66,14 +68,14 @@ int libvirt_observe(const char *uri, const char *domain, DomainPins *ret, char *
         }
         {
                 _cleanup_free_ unsigned char *map = xcalloc(1, (size_t) maplen);
-                if (virDomainGetEmulatorPinInfo(dom, map, maplen, 0) >= 0) {
+                if (sym_virDomainGetEmulatorPinInfo(dom, map, maplen, 0) >= 0) {
                         d.has_emulator = true;
                         map_to_cpuset(map, maplen, &d.emulator);
                 }
         }
         {
                 virDomainIOThreadInfoPtr *io = NULL;
-                int n = virDomainGetIOThreadInfo(dom, &io, 0);
+                int n = sym_virDomainGetIOThreadInfo(dom, &io, 0);
                 for (int i = 0; i < n; i++) {
                         d.iothread_ids = xrealloc(d.iothread_ids, (d.n_iothread + 1) * sizeof(unsigned));
                         d.iothread = xrealloc(d.iothread, (d.n_iothread + 1) * sizeof(CpuSet));
@@ -81,13 +83,13 @@ int libvirt_observe(const char *uri, const char *domain, DomainPins *ret, char *
                         d.iothread[d.n_iothread] = (CpuSet) {};
                         map_to_cpuset(io[i]->cpumap, io[i]->cpumaplen, &d.iothread[d.n_iothread]);
                         d.n_iothread++;
-                        virDomainIOThreadInfoFree(io[i]);
+                        sym_virDomainIOThreadInfoFree(io[i]);
                 }
                 free(io);
         }
 out:
-        virDomainFree(dom);
-        virConnectClose(conn);
+        sym_virDomainFree(dom);
+        sym_virConnectClose(conn);
         if (r < 0)
                 domain_pins_free(&d);
         else
@@ -105,19 +107,24 @@ int libvirt_pin(const char *uri, const char *domain, PinKind kind, unsigned id, 
         r = cpuset_parse_list(cpus, &set);
         if (r < 0)
                 return r;
-        virSetErrorFunc(NULL, silent_error);
-        conn = virConnectOpen(uri);
+        r = dlopen_libvirt(ret_detail);
+        if (r < 0) {
+                cpuset_free(&set);
+                return r;
+        }
+        sym_virSetErrorFunc(NULL, silent_error);
+        conn = sym_virConnectOpen(uri);
         if (!conn) {
                 *ret_detail = xasprintf("libvirt %s: %s", uri, last_error());
                 cpuset_free(&set);
                 return -ECONNREFUSED;
         }
-        dom = virDomainLookupByName(conn, domain);
-        if (!dom || virDomainIsActive(dom) != 1) {
+        dom = sym_virDomainLookupByName(conn, domain);
+        if (!dom || sym_virDomainIsActive(dom) != 1) {
                 r = -ESRCH;
                 goto out;
         }
-        ncpus = virNodeGetCPUMap(conn, NULL, NULL, 0);
+        ncpus = sym_virNodeGetCPUMap(conn, NULL, NULL, 0);
         if (ncpus <= 0) {
                 r = -EIO;
                 goto out;
@@ -129,11 +136,11 @@ int libvirt_pin(const char *uri, const char *domain, PinKind kind, unsigned id, 
                         if (c < ncpus)
                                 VIR_USE_CPU(map, c);
                 if (kind == PIN_VCPU)
-                        r = virDomainPinVcpuFlags(dom, id, map, maplen, flags);
+                        r = sym_virDomainPinVcpuFlags(dom, id, map, maplen, flags);
                 else if (kind == PIN_EMULATOR)
-                        r = virDomainPinEmulator(dom, map, maplen, flags);
+                        r = sym_virDomainPinEmulator(dom, map, maplen, flags);
                 else
-                        r = virDomainPinIOThread(dom, id, map, maplen, flags);
+                        r = sym_virDomainPinIOThread(dom, id, map, maplen, flags);
         }
         if (r < 0) {
                 *ret_detail = xasprintf("libvirt %s: domain %s: %s", uri, domain, last_error());
@@ -141,8 +148,8 @@ int libvirt_pin(const char *uri, const char *domain, PinKind kind, unsigned id, 
         }
 out:
         if (dom)
-                virDomainFree(dom);
-        virConnectClose(conn);
+                sym_virDomainFree(dom);
+        sym_virConnectClose(conn);
         cpuset_free(&set);
         return r;
 }

@@ -16,8 +16,7 @@
 #endif
 
 #if HAVE_LIBVIRT
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
+#include "dlopen-libvirt.h"
 
 static volatile sig_atomic_t stop;
 
@@ -49,7 +48,7 @@ static int lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail
 
         (void) conn;
         (void) detail;
-        fprintf(stderr, "cpushield: watch: domain %s: %s\n", virDomainGetName(dom),
+        fprintf(stderr, "cpushield: watch: domain %s: %s\n", sym_virDomainGetName(dom),
                 event == VIR_DOMAIN_EVENT_STARTED       ? "started"
                 : event == VIR_DOMAIN_EVENT_STOPPED     ? "stopped"
                 : event == VIR_DOMAIN_EVENT_SUSPENDED   ? "paused"
@@ -78,22 +77,22 @@ static void link_drop(Link *l) {
         if (!l->conn)
                 return;
         if (l->callback >= 0)
-                virConnectDomainEventDeregisterAny(l->conn, l->callback);
-        virConnectUnregisterCloseCallback(l->conn, closed);
-        virConnectClose(l->conn);
+                sym_virConnectDomainEventDeregisterAny(l->conn, l->callback);
+        sym_virConnectUnregisterCloseCallback(l->conn, closed);
+        sym_virConnectClose(l->conn);
         l->conn = NULL;
         l->callback = -1;
 }
 
 static bool link_up(Watch *w, Link *l) {
-        l->conn = virConnectOpen(l->uri);
+        l->conn = sym_virConnectOpen(l->uri);
         if (!l->conn)
                 return false;
         l->lost = false;
-        l->callback = virConnectDomainEventRegisterAny(l->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+        l->callback = sym_virConnectDomainEventRegisterAny(l->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                                        VIR_DOMAIN_EVENT_CALLBACK(lifecycle), w, NULL);
-        virConnectRegisterCloseCallback(l->conn, closed, l, NULL);
-        (void) virConnectSetKeepAlive(l->conn, 5, 3);
+        sym_virConnectRegisterCloseCallback(l->conn, closed, l, NULL);
+        (void) sym_virConnectSetKeepAlive(l->conn, 5, 3);
         if (l->callback < 0) {
                 link_drop(l);
                 return false;
@@ -128,7 +127,7 @@ static void watch_links(const Config *c, Watch *w) {
 static void watch_connect(Watch *w) {
         for (size_t k = 0; k < w->n_links; k++) {
                 Link *l = &w->links[k];
-                if (l->conn && (l->lost || virConnectIsAlive(l->conn) != 1)) {
+                if (l->conn && (l->lost || sym_virConnectIsAlive(l->conn) != 1)) {
                         fprintf(stderr, "cpushield: watch: lost %s, reconnecting\n", l->uri);
                         link_drop(l);
                 }
@@ -147,8 +146,13 @@ int watch_run(const Options *o, int (*reconcile_once)(const Options *)) {
         watch_links(&s.cfg, &w);
         session_close(&s);
 
-        virSetErrorFunc(NULL, silent);
-        if (virEventRegisterDefaultImpl() < 0) {
+        _cleanup_free_ char *lerr = NULL;
+        if (dlopen_libvirt(&lerr) < 0) {
+                fprintf(stderr, "cpushield: watch: %s\n", lerr);
+                return 1;
+        }
+        sym_virSetErrorFunc(NULL, silent);
+        if (sym_virEventRegisterDefaultImpl() < 0) {
                 fprintf(stderr, "cpushield: watch: cannot set up libvirt's event loop\n");
                 return 1;
         }
@@ -157,7 +161,7 @@ int watch_run(const Options *o, int (*reconcile_once)(const Options *)) {
         sigaction(SIGINT, &sa, NULL);
         /* Wakes the loop four times a second to look at the clock and the
          * stop flag (libvirt's poll loop retries on EINTR). */
-        virEventAddTimeout(250, tick, NULL, NULL);
+        sym_virEventAddTimeout(250, tick, NULL, NULL);
 
         bool ready = false;
         while (!stop) {
@@ -180,7 +184,7 @@ int watch_run(const Options *o, int (*reconcile_once)(const Options *)) {
                                 ready = true;
                         }
                 }
-                if (virEventRunDefaultImpl() < 0)
+                if (sym_virEventRunDefaultImpl() < 0)
                         break;
         }
 #if HAVE_SYSTEMD

@@ -68,4 +68,41 @@ for fixture, cfg, vm in CASES:
         twice = {k: v for k, v in counts.items() if v > 1}
         assert not twice, f"opened more than once: {sorted(twice.items())[:10]}"
 
+def libraries_loaded(*args, state=None):
+    """Every shared object the dynamic loader opened for this run (LD_DEBUG)."""
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "LD_DEBUG": "files"})
+    return p, set(re.findall(r"file=(\S+) \[", p.stderr))
+
+
+@check("--version loads no libvirt library")
+def _():
+    p, libs = libraries_loaded("--version")
+    assert p.returncode == 0
+    assert any("libyaml" in lib for lib in libs), f"LD_DEBUG shows no libraries at all: {sorted(libs)}"
+    assert not [lib for lib in libs if "libvirt" in lib], sorted(libs)
+
+
+@check("a no-op apply without libvirt VMs loads no libvirt library")
+def _():
+    root = fixture_copy("cloud-vm-2cpu")
+    cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    cfg.write("host: {cpus: 0}\nvms:\n  guest: {cpus: 1, activation: manual}\n")
+    cfg.close()
+    state = state_dir()
+    assert run("--root", root, "--config", cfg.name, "apply", state=state).returncode == 0
+    p, libs = libraries_loaded("--state-dir", state, "--root", root, "--config", cfg.name, "--libvirt", "yes", "apply")
+    os.unlink(cfg.name)
+    assert p.returncode == 0, p.stderr
+    assert not [lib for lib in libs if "libvirt" in lib], sorted(libs)
+
+
+@check("a libvirt VM with pins does load libvirt (the check above can fail)")
+def _():
+    root = fixture_copy("i7-4790k")
+    p, libs = libraries_loaded("--state-dir", state_dir(), "--root", root, "--config",
+                               os.path.join(EX, "desktop-4790k.yaml"), "--libvirt", "yes", "plan", "--activate", "win10")
+    assert [lib for lib in libs if "libvirt.so" in lib], sorted(libs)
+
+
 finish()
