@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The commands that plan and converge: plan, apply, revert, activate,
  * deactivate, and the two that run them for libvirt (hook, watch). */
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 
 #include "apply.h"
@@ -178,40 +180,80 @@ int cmd_deactivate(const Options *o) {
         return reconcile(o, RECONCILE_DEACTIVATE);
 }
 
+/* The domain XML libvirt writes on the hook's standard input: read to
+ * the end (so libvirt's write never fails) but never waited for longer than
+ * a second, nor beyond 4 MiB, whatever stdin is (a terminal, a pipe nobody
+ * closes). */
+static char *read_stdin_bounded(void) {
+        size_t cap = 4u << 20, len = 0;
+        _cleanup_free_ char *buf = xmalloc(cap + 1);
+        int flags = fcntl(STDIN_FILENO, F_GETFL);
+
+        if (flags < 0 || isatty(STDIN_FILENO))
+                return NULL;
+        (void) fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK);
+        for (int waited_ms = 0; len < cap && waited_ms < 1000;) {
+                struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+                ssize_t n;
+
+                if (poll(&pfd, 1, 100) == 0) {
+                        waited_ms += 100;
+                        continue;
+                }
+                n = read(STDIN_FILENO, buf + len, cap - len);
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t) n;
+        }
+        (void) fcntl(STDIN_FILENO, F_SETFL, flags);
+        buf[len] = 0;
+        return TAKE_PTR(buf);
+}
+
 /* libvirt's hook: /etc/libvirt/hooks/qemu.d/cpushield calls
  * "cpushield hook qemu DOMAIN OP SUBOP". libvirtd waits for the hook, so it
  * must never call back into libvirt: everything runs with libvirt off, and
  * pins come from the domain's <cputune> (cpushield xml) or the watcher. One
- * session maps the domain to its VM and reconciles. */
+ * session maps the domain to its VM and reconciles. libvirt takes the
+ * hook's standard output as domain XML for some operations and kills QEMU
+ * when the hook fails on others: the hook prints nothing on stdout, logs
+ * to stderr (which libvirt records) and exits 0 whatever happens. */
 int cmd_hook(const Options *o) {
         _cleanup_session_ Session s = SESSION_NULL;
+        _cleanup_free_ char *xml = NULL;
         Options ho = *o;
         const Vm *vm = NULL;
-        int r;
 
         if (o->n_args < 4 || !streq(o->args[0], "qemu")) {
                 fprintf(stderr, "cpushield: usage: cpushield hook qemu DOMAIN OPERATION SUB-OPERATION\n");
-                return 1;
+                return 0;
         }
         const char *domain = o->args[1], *op = o->args[2], *subop = o->args[3];
         bool start = streq(op, "prepare") && streq(subop, "begin");
         bool stop = streq(op, "release") && streq(subop, "end");
         if (!start && !stop)
-                return 0; /* every other event is none of our business */
+                return 0; /* migrate, restore, reconnect, attach...: none of our business, at once */
+        xml = read_stdin_bounded();
 
         ho.libvirt = LIBVIRT_NO;
+        ho.output = OUTPUT_TEXT;
+        ho.verbosity = -1; /* errors only, on stderr */
         ho.command = start ? "activate" : "deactivate";
-        if (session_open(&s, &ho, SESSION_NEED_CONFIG) < 0)
-                return 1;
+        if (session_open(&s, &ho, SESSION_NEED_CONFIG) < 0) {
+                fprintf(stderr, "cpushield: hook %s %s %s: configuration unusable, host not changed\n", domain, op,
+                        subop);
+                return 0;
+        }
         for (size_t i = 0; i < s.cfg.n_vms; i++)
                 if (streq(s.cfg.vms[i].domain, domain))
                         vm = &s.cfg.vms[i];
         if (!vm)
                 return 0; /* a domain cpushield does not manage */
-        r = reconcile_session(&s, start ? RECONCILE_ACTIVATE : RECONCILE_DEACTIVATE, vm->name);
         /* A failed isolation must not keep the VM from starting or its
          * resources from being released: report it (libvirt logs stderr). */
-        if (r == 1)
+        if (reconcile_session(&s, start ? RECONCILE_ACTIVATE : RECONCILE_DEACTIVATE, vm->name) == 1)
                 fprintf(stderr, "cpushield: hook %s %s %s: isolation incomplete, see above\n", domain, op, subop);
         return 0;
 }
