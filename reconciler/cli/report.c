@@ -118,7 +118,7 @@ int cmd_verify(const Options *o) {
         host_load_parts(&s.host, pipeline_host_parts());
         for (size_t i = 0; i < active.n; i++)
                 cpuset_or(&vm_cpus, &config_find_vm(&s.cfg, active.v[i])->cpus);
-        verify_run(&s.host, &s.cfg, &vm_cpus, &s.journal.refused, &v);
+        verify_run(&s.host, &s.cfg, &active, &vm_cpus, &s.journal.refused, &v);
         print_verify(o, &active, &warnings, &vm_cpus, &v);
         ret = v.noise.n ? 1 : 0;
         verify_free(&v);

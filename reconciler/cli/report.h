@@ -10,4 +10,5 @@
 void doctor_run(const Host *h, const Config *c, Doctor *d);
 /* verify: each resource's count of what can still run on vm_cpus.
  * refused: IRQ targets the kernel refused to move this boot (journal). */
-void verify_run(const Host *h, const Config *c, const CpuSet *vm_cpus, const StrList *refused, Verify *v);
+void verify_run(const Host *h, const Config *c, const StrList *active, const CpuSet *vm_cpus, const StrList *refused,
+                Verify *v);

@@ -4,8 +4,9 @@
 #include "report.h"
 #include "resource.h"
 
-void verify_run(const Host *h, const Config *c, const CpuSet *vm_cpus, const StrList *refused, Verify *v) {
-        VerifyInput in = { .host = h, .cfg = c, .vm_cpus = vm_cpus, .refused = refused };
+void verify_run(const Host *h, const Config *c, const StrList *active, const CpuSet *vm_cpus, const StrList *refused,
+                Verify *v) {
+        VerifyInput in = { .host = h, .cfg = c, .vm_cpus = vm_cpus, .active = active, .refused = refused };
 
         REGISTRY_FOREACH(res)
                 if (res->verify)

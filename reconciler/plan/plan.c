@@ -128,6 +128,45 @@ bool task_in_vm_cgroup(const Config *c, const Task *t) {
         return startswith(t->cgroup, "/cpushield.") && !startswith(t->cgroup, "/cpushield.host");
 }
 
+/* systemd's unit-name escaping of a domain name ("win-10" -> "win\x2d10"),
+ * as libvirt's machine scopes show it: machine-qemu\x2d1\x2dwin\x2d10.scope. */
+static char *escape_unit_part(const char *s) {
+        size_t cap = strlen(s) * 4 + 1, len = 0;
+        char *out = xmalloc(cap);
+
+        for (; *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    (c == '.' && len > 0) || c == ':')
+                        out[len++] = (char) c;
+                else
+                        len += (size_t) snprintf(out + len, cap - len, "\\x%02x", c);
+        }
+        out[len] = 0;
+        return out;
+}
+
+bool task_is_tenant(const Config *c, const StrList *active, const Task *t) {
+        if (!t->cgroup || task_is_kthread(t) || !task_in_vm_cgroup(c, t))
+                return false;
+        for (size_t i = 0; i < active->n; i++) {
+                const Vm *vm = config_find_vm(c, active->v[i]);
+                if (vm && vm->activation != ACTIVATION_LIBVIRT)
+                        return false; /* a VM started by other means may live anywhere in there */
+        }
+        for (size_t i = 0; i < active->n; i++) {
+                const Vm *vm = config_find_vm(c, active->v[i]);
+                if (!vm)
+                        continue;
+                _cleanup_free_ char *esc = escape_unit_part(vm->domain);
+                _cleanup_free_ char *scope = xasprintf("\\x2d%s.scope", esc);
+                _cleanup_free_ char *v1 = xasprintf("/cpushield.%s", vm->name);
+                if (strstr(t->cgroup, scope) || startswith(t->cgroup, v1))
+                        return false;
+        }
+        return true;
+}
+
 bool change_is_pending(const Change *c) {
         return c->op == OP_LIBVIRT_PIN && !c->from;
 }

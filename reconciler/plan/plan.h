@@ -102,5 +102,10 @@ void plan_task_affinity(const PlanInput *in, Plan *p, const Task *t, ChangeKind 
 
 /* Is the task in the VMs' partition cgroup (v2) or a VM's v1 set? */
 bool task_in_vm_cgroup(const Config *c, const Task *t);
+/* A user task in the VMs' cgroup that belongs to no active VM: another
+ * libvirt domain, a container. A VM's own tasks are in its libvirt machine
+ * scope (machine-qemu\x2dN\x2dDOMAIN.scope) or its v1 set; while a VM
+ * activated by other means is active, nothing in there is a tenant. */
+bool task_is_tenant(const Config *c, const StrList *active, const Task *t);
 /* "a,b": the names of the active VMs, comma-separated. */
 char *plan_active_names(const PlanInput *in);

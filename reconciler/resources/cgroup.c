@@ -115,6 +115,29 @@ static void plan_v2_siblings(const PlanInput *in, Plan *p, const char *part_dir,
         plan_cpus_item(in, p, OP_WRITE, NULL, file, &in->vm_cpus, vms);
 }
 
+/* Everything in the partition's cgroup is confined to the VMs' CPUs: a
+ * process there that no active VM owns would compete with the VMs without
+ * anyone knowing. Before the partition is formed that is an error; once it
+ * is, a warning (verify counts it as noise). */
+static int plan_v2_tenants(const PlanInput *in, Plan *p, const char *part_file) {
+        const Host *h = in->host;
+        bool formed = startswith(observed_or_empty(in->obs, part_file), "isolated");
+        size_t n = 0;
+
+        for (size_t i = 0; i < h->n_tasks; i++) {
+                const Task *t = &h->tasks[i];
+                if (t->pid != t->tgid || !task_is_tenant(in->cfg, in->active, t))
+                        continue;
+                strlist_addf(formed ? &p->warnings : &p->errors,
+                             "process %d (%s) in cgroup %s belongs to no active VM: %s to the VMs' CPUs; stop it or "
+                             "move it out of %s, or set host.partition to a cgroup that holds only cpushield's VMs",
+                             t->pid, t->comm, t->cgroup, formed ? "the partition confines it" :
+                             "forming the partition would confine it", in->cfg->partition);
+                n++;
+        }
+        return n && !formed ? -EBUSY : 0;
+}
+
 static void plan_v2(const PlanInput *in, Plan *p, const char *vms) {
         const Cgroups *cg = &in->host->cg;
         const char *part = in->cfg->partition;
@@ -129,6 +152,8 @@ static void plan_v2(const PlanInput *in, Plan *p, const char *vms) {
         if (strchr(part, '/'))
                 strlist_addf(&p->warnings, "host.partition '%s' is nested: every cgroup above it must be a partition "
                              "root too; cpushield only manages the last one", part);
+        if (plan_v2_tenants(in, p, part_file) < 0)
+                return;
         if (cg->systemd)
                 plan_v2_units(in, p, part_dir, vms);
         plan_v2_tree(in, p, part_dir, vms);

@@ -21,6 +21,7 @@ typedef struct VerifyInput {
         const Host *host;
         const Config *cfg;
         const CpuSet *vm_cpus;   /* the active VMs' CPUs */
+        const StrList *active;   /* the active VMs */
         const StrList *refused;  /* IRQ targets the kernel refused this boot */
 } VerifyInput;
 

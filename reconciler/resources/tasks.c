@@ -32,7 +32,9 @@ static void tasks_verify(const VerifyInput *in, Verify *v) {
         for (size_t i = 0; i < h->n_tasks; i++) {
                 const Task *t = &h->tasks[i];
 
-                if (task_is_kthread(t) || !cpuset_intersects(&t->allowed, in->vm_cpus) || task_in_vm_cgroup(in->cfg, t))
+                if (task_is_kthread(t) || !cpuset_intersects(&t->allowed, in->vm_cpus))
+                        continue;
+                if (task_in_vm_cgroup(in->cfg, t) && !task_is_tenant(in->cfg, in->active, t))
                         continue;
                 _cleanup_free_ char *l = cpuset_format_list(&t->allowed);
                 strlist_addf(&v->noise, "task %d (%s) may run on CPUs %s", t->pid, t->comm, l);

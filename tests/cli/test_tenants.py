@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Other tenants of the VMs' cgroup: a process in machine.slice that no
+active VM owns (another libvirt domain, a container) would be confined to
+the VMs' CPUs by the partition. Forming the partition is refused with a
+message naming it; the VM's own machine scope is not a tenant; verify
+counts a tenant as noise."""
+import json
+import os
+
+from common import BIN, EX, check, finish, fixture_copy, run, state_dir, tree_digest
+
+CFG = os.path.join(EX, "desktop-4790k.yaml")  # win10: activation libvirt
+
+
+def put_in(root, pid, cgroup, cpus=None):
+    with open(os.path.join(root, "proc", str(pid), "cgroup"), "w") as f:
+        f.write(f"0::{cgroup}\n")
+    if cpus:  # what the kernel shows once the partition confines it
+        path = os.path.join(root, "proc", str(pid), "status")
+        with open(path) as f:
+            lines = [f"Cpus_allowed_list:\t{cpus}" if l.startswith("Cpus_allowed_list:") else l
+                     for l in f.read().splitlines()]
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+@check("a foreign domain in machine.slice: plan refuses to form the partition and names it")
+def _():
+    root = fixture_copy("i7-4790k")
+    put_in(root, 1470, "/machine.slice/machine-qemu\\x2d2\\x2dother.scope")
+    p = run("--root", root, "--config", CFG, "--libvirt", "no", "plan", "--activate", "win10", "--output", "json")
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    doc = json.loads(p.stdout)
+    assert any("process 1470 (ffmpeg)" in e and "machine.slice" in e for e in doc["errors"]), doc["errors"]
+    before = tree_digest(root)
+    state = state_dir()
+    p = run("--root", root, "--config", CFG, "--libvirt", "no", "activate", "win10", state=state)
+    assert p.returncode == 1 and "process 1470" in p.stderr, (p.returncode, p.stderr)
+    assert tree_digest(root) == before, "a refused plan changed the host"
+
+
+@check("the VM's own machine scope is not a tenant")
+def _():
+    root = fixture_copy("i7-4790k")
+    put_in(root, 1470, "/machine.slice/machine-qemu\\x2d1\\x2dwin10.scope/libvirt/emulator")
+    p = run("--root", root, "--config", CFG, "--libvirt", "no", "plan", "--activate", "win10", "--output", "json")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert json.loads(p.stdout)["errors"] == []
+
+
+@check("after the partition formed, a tenant is a warning and verify counts it as noise")
+def _():
+    root = fixture_copy("i7-4790k")
+    state = state_dir()
+    p = run("--root", root, "--config", CFG, "--libvirt", "no", "activate", "win10", state=state)
+    assert p.returncode == 0, p.stderr
+    put_in(root, 1470, "/machine.slice/machine-qemu\\x2d2\\x2dother.scope", cpus="1-3,5-7")
+    p = run("--root", root, "--config", CFG, "--libvirt", "no", "plan", "--output", "json", state=state)
+    doc = json.loads(p.stdout)
+    assert p.returncode == 0 and any("process 1470" in w for w in doc["warnings"]), (p.returncode, doc)
+    p = run("--root", root, "--config", CFG, "--libvirt", "no", "verify", state=state)
+    assert p.returncode == 1 and "task 1470 (ffmpeg)" in p.stdout, (p.returncode, p.stdout)
+
+
+finish()
