@@ -71,6 +71,7 @@ try:
             "drop-in example": "**/share/doc/cpushield/examples/conf.d/50-second-vm.yaml",
             "cpushield(8)": os.path.join(under(opts["mandir"]), "man8", "cpushield.8"),
             "cpushield.yaml(5)": os.path.join(under(opts["mandir"]), "man5", "cpushield.yaml.5"),
+            "bash completion": "**/bash-completion/completions/cpushield",
         }
         for name, pattern in expect.items():
             hits = find(pattern)
