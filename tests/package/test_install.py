@@ -73,6 +73,10 @@ try:
             "cpushield.yaml(5)": os.path.join(under(opts["mandir"]), "man5", "cpushield.yaml.5"),
             "bash completion": "**/bash-completion/completions/cpushield",
         }
+        # Man pages are built when scdoc is there (-Dman=auto) or required.
+        if opts.get("man") == "disabled" or (opts.get("man") == "auto" and not shutil.which("scdoc")):
+            print("man pages not built (no scdoc): not checked")
+            del expect["cpushield(8)"], expect["cpushield.yaml(5)"]
         for name, pattern in expect.items():
             hits = find(pattern)
             check(len(hits) == 1, f"{name}: {hits[0][len(stage):] if hits else pattern + ' missing'}")
@@ -108,7 +112,7 @@ try:
         text = re.sub(r"^#.*\n", "", open(u).read(), flags=re.M)
         for page, sec in re.findall(r"man:([\w.]+)\((\d)\)", text):
             p = os.path.join(stage + under(opts["mandir"]), "man" + sec, f"{page}.{sec}")
-            check(os.path.exists(p) or opts.get("man") == "disabled",
+            check(os.path.exists(p) or not find("**/man8/cpushield.8"),
                   f"{os.path.basename(u)}: Documentation= man:{page}({sec}) is installed")
         if u.endswith(".service"):
             for key in ("ProtectSystem=strict", "PrivateTmp=yes", "NoNewPrivileges=yes", "ProtectHome=yes",
