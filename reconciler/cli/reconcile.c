@@ -153,6 +153,12 @@ static int reconcile(const Options *o, Reconcile what) {
                 fprintf(stderr, "cpushield: usage: cpushield %s%s\n", o->command, named ? " NAME" : "");
                 return 1;
         }
+        if (o->activate.n > 0) {
+                /* It would hold for this one run, and the next apply undo it. */
+                fprintf(stderr, "cpushield: %s: --activate is for plan and verify; to mark a VM active, use "
+                        "'cpushield activate NAME'\n", o->command);
+                return 1;
+        }
         /* Everything that can be wrong with the input is found before the
          * lock is taken and anything is written. */
         if (session_open(&s, o, SESSION_NEED_CONFIG) < 0)
