@@ -26,19 +26,24 @@ static int cmp_seq_desc(const void *a, const void *b) {
  * partition goes back to "member" before rmdir, because the kernel hands
  * the CPUs back to the parent only asynchronously after rmdir (6.1), and
  * the affinities restored after it would be clipped meanwhile. */
-static bool inside_removed_dir(const Journal *j, const Plan *p, const JournalItem *it) {
+/* The cgroup directories cpushield created that this plan removes again. */
+static void removed_dirs(const Journal *j, const Plan *p, StrList *ret) {
+        for (size_t i = 0; j && i < j->n_items; i++) {
+                const JournalItem *d = &j->items[i];
+                if (strstr(d->kind, "/mkdir") && streq(d->original, "(absent)") && !claimed(p, d->target))
+                        strlist_add(ret, d->target);
+        }
+}
+
+static bool inside_removed_dir(const StrList *dirs, const JournalItem *it) {
         static const char partition[] = "/cpuset.cpus.partition";
         size_t len = strlen(it->target);
 
         if (len >= sizeof partition - 1 && streq(it->target + len - (sizeof partition - 1), partition))
                 return false;
-        for (size_t i = 0; i < j->n_items; i++) {
-                const JournalItem *d = &j->items[i];
-                size_t n = strlen(d->target);
-
-                if (!strstr(d->kind, "/mkdir") || !streq(d->original, "(absent)") || d == it)
-                        continue;
-                if (strncmp(it->target, d->target, n) == 0 && it->target[n] == '/' && !claimed(p, d->target))
+        for (size_t i = 0; i < dirs->n; i++) {
+                size_t n = strlen(dirs->v[i]);
+                if (strncmp(it->target, dirs->v[i], n) == 0 && it->target[n] == '/')
                         return true;
         }
         return false;
@@ -56,6 +61,8 @@ void plan_restores(const PlanInput *in, Plan *p) {
         for (size_t i = 0; i < j->n_items; i++)
                 items[i] = &j->items[i];
         qsort(items, j->n_items, sizeof(JournalItem *), cmp_seq_desc);
+        StrList dirs = {};
+        removed_dirs(j, p, &dirs);
 
         for (size_t i = 0; i < j->n_items; i++) {
                 const JournalItem *it = items[i];
@@ -70,7 +77,7 @@ void plan_restores(const PlanInput *in, Plan *p) {
                         strlist_addf(&p->errors, "%s: journal record of unknown kind '%s'", it->target, it->kind);
                         continue;
                 }
-                if (inside_removed_dir(j, p, it)) {
+                if (inside_removed_dir(&dirs, it)) {
                         Change *c = plan_add(&r, kind, op, it->target, it->applied, it->original);
                         c->restore = c->forget_only = true;
                         c->vm = xstrdup(it->vm);
@@ -123,6 +130,7 @@ void plan_restores(const PlanInput *in, Plan *p) {
         p->changes = r.changes;
         p->n_changes += r.n_changes;
         strlist_free(&r.claimed);
+        strlist_free(&dirs);
 }
 
 void plan_forward(const PlanInput *in, Plan *p) {
@@ -139,13 +147,17 @@ void plan_restore_needs(const PlanInput *in, const Plan *p, const JournalItem **
         const JournalItem **v = NULL;
         size_t n = 0;
 
+        StrList dirs = {};
+
+        removed_dirs(j, p, &dirs);
         for (size_t i = 0; j && i < j->n_items; i++) {
                 const JournalItem *it = &j->items[i];
-                if (claimed(p, it->target) || inside_removed_dir(j, p, it))
+                if (claimed(p, it->target) || inside_removed_dir(&dirs, it))
                         continue;
                 v = xrealloc(v, (n + 1) * sizeof(*v));
                 v[n++] = it;
         }
+        strlist_free(&dirs);
         *ret = v;
         *ret_n = n;
 }

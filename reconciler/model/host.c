@@ -183,6 +183,11 @@ static int load_topology(Host *h, char **ret_error) {
 
 /* One line of /proc/interrupts: "  24:   0   5  IR-PCI-MSIX-0000:01:00.0  0-edge  nvme0q0".
  * The actions follow the "hwirq-type" token; older layouts end in the name. */
+static int cmp_irq(const void *a, const void *b) {
+        unsigned x = ((const Irq *) a)->number, y = ((const Irq *) b)->number;
+        return (x > y) - (x < y);
+}
+
 static void parse_interrupt_line(Host *h, char *line, unsigned ncols) {
         char *colon = strchr(line, ':'), *p, *tok, *save = NULL;
         char *toks[512];
@@ -212,12 +217,11 @@ static void parse_interrupt_line(Host *h, char *line, unsigned ncols) {
         if (name_at == 0 && nt > 1)
                 name_at = nt - 1;
 
-        for (size_t k = 0; k < h->n_irqs; k++) {
-                Irq *q = &h->irqs[k];
+        /* h->irqs is in numeric order (list_numeric): one lookup per line. */
+        Irq key = { .number = irq }, *q = bsearch(&key, h->irqs, h->n_irqs, sizeof(Irq), cmp_irq);
+        if (q) {
                 size_t len = 0;
 
-                if (q->number != irq)
-                        continue;
                 free(q->name);
                 free(q->chip);
                 for (size_t i = name_at; i < nt; i++)
@@ -237,7 +241,6 @@ static void parse_interrupt_line(Host *h, char *line, unsigned ncols) {
                                 strcat(q->chip, " ");
                         strcat(q->chip, toks[i]);
                 }
-                return;
         }
 }
 
