@@ -73,7 +73,7 @@ int cmd_doctor(const Options *o) {
 
         if (session_open(&s, o, SESSION_NEED_CONFIG) < 0)
                 return 1;
-        host_load_parts(&s.host, pipeline_host_parts());
+        host_load_parts(&s.host, HOST_ALL);
         doctor_run(&s.host, &s.cfg, &d);
         print_doctor(o, &d);
         ret = d.errors.n ? 1 : 0;
@@ -115,7 +115,7 @@ int cmd_verify(const Options *o) {
         if (session_open(&s, o, SESSION_NEED_CONFIG) < 0 || session_peek(&s) < 0 ||
             session_active(&s, NULL, &active, &warnings) < 0)
                 goto out;
-        host_load_parts(&s.host, pipeline_host_parts());
+        host_load_parts(&s.host, HOST_ALL);
         for (size_t i = 0; i < active.n; i++)
                 cpuset_or(&vm_cpus, &config_find_vm(&s.cfg, active.v[i])->cpus);
         verify_run(&s.host, &s.cfg, &active, &vm_cpus, &s.journal.refused, &v);

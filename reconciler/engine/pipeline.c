@@ -25,6 +25,11 @@ int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
         REGISTRY_FOREACH(res)
                 if (res->observe)
                         res->observe(&oin, obs);
+        HostParts more = 0;
+        REGISTRY_FOREACH(res)
+                if (res->needs_now)
+                        more |= res->needs_now(&oin, obs);
+        host_load_parts(in->host, more);
 
         plan_input_init(&pin, &p);
         plan_forward(&pin, &p);

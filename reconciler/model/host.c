@@ -487,8 +487,10 @@ int host_open(const char *root, Host *ret, char **ret_error) {
 void host_load_parts(Host *h, HostParts parts) {
         HostParts todo = parts & ~h->loaded;
 
-        if (todo & HOST_TASKS)
+        if (todo & (HOST_TASKS | HOST_KTHREADS))
                 todo |= HOST_CGROUPS & ~h->loaded; /* a task's cgroup path depends on the layout */
+        if ((todo & HOST_TASKS) && (h->loaded & HOST_KTHREADS))
+                todo &= ~HOST_KTHREADS; /* all tasks replace the root cgroup's */
         if (todo & HOST_CGROUPS)
                 load_cgroups(h);
         if (todo & HOST_IRQS)
@@ -496,10 +498,16 @@ void host_load_parts(Host *h, HostParts parts) {
         if (todo & HOST_WORKQUEUES)
                 load_workqueues(h);
         if (todo & HOST_TASKS)
-                host_load_tasks(h);
+                host_load_tasks(h, false);
+        else if ((todo & HOST_KTHREADS) && !(h->loaded & HOST_TASKS))
+                host_load_tasks(h, h->cg.mode == CGROUP_V2);
         if (todo & HOST_POWER)
                 load_power(h);
         h->loaded |= todo;
+        if (h->loaded & HOST_TASKS)
+                h->loaded |= HOST_KTHREADS;
+        else if ((h->loaded & HOST_KTHREADS) && !h->tasks_partial)
+                h->loaded |= HOST_TASKS; /* not v2: every task was read */
 }
 
 int host_load(const char *root, HostParts parts, Host *ret, char **ret_error) {
@@ -538,13 +546,7 @@ void host_free(Host *h) {
                 cpuset_free(&h->wqs[i].mask);
         }
         free(h->wqs);
-        for (size_t i = 0; i < h->n_tasks; i++) {
-                free(h->tasks[i].comm);
-                free(h->tasks[i].cgroup);
-                cpuset_free(&h->tasks[i].allowed);
-        }
-        free(h->tasks);
-        free(h->task_index);
+        host_free_tasks(h);
         free(h->cg.v2_mount);
         free(h->cg.v1_cpuset_mount);
         strlist_free(&h->cg.v2_controllers);

@@ -133,6 +133,7 @@ typedef struct Host {
 
         char *cmdline, *boot_id, *kernel;
         unsigned loaded; /* HostParts read so far */
+        bool tasks_partial; /* only the root cgroup's tasks were read (HOST_KTHREADS on v2) */
 } Host;
 
 typedef enum HostParts {
@@ -142,6 +143,10 @@ typedef enum HostParts {
         HOST_TASKS = 1 << 3,
         HOST_CGROUPS = 1 << 4,
         HOST_POWER = 1 << 5,
+        /* Kernel threads at least: on cgroup v2 only the tasks of the root
+         * cgroup (where every kernel thread lives) are read, so the cost
+         * follows CPUs, not the host's threads; elsewhere all tasks. */
+        HOST_KTHREADS = 1 << 6,
         HOST_ALL = 0xff,
 } HostParts;
 
@@ -153,7 +158,10 @@ int host_load(const char *root, HostParts parts, Host *ret, char **ret_error);
 int host_open(const char *root, Host *ret, char **ret_error);
 void host_load_parts(Host *h, HostParts parts);
 void host_free(Host *h);
-void host_load_tasks(Host *h); /* model/tasks.c, for host_load_parts */
+/* model/tasks.c, for host_load_parts: every task, or (only_root, cgroup v2)
+ * the tasks of the root cgroup. */
+void host_load_tasks(Host *h, bool only_root);
+void host_free_tasks(Host *h);
 
 /* procfs parsers, the only ones: "pid (comm) S ppid ..." fields of stat, and
  * the Cpus_allowed_list line of status. */

@@ -93,29 +93,65 @@ static void load_task(Host *h, const char *dir, int tgid) {
         *(Task *) array_push(&h->tasks, &h->n_tasks, sizeof(Task)) = t;
 }
 
-void host_load_tasks(Host *h) {
-        StrList pids = {};
+void host_free_tasks(Host *h) {
+        for (size_t i = 0; i < h->n_tasks; i++) {
+                free(h->tasks[i].comm);
+                free(h->tasks[i].cgroup);
+                cpuset_free(&h->tasks[i].allowed);
+        }
+        free(h->tasks);
+        h->tasks = NULL;
+        h->n_tasks = 0;
+        free(h->task_index);
+        h->task_index = NULL;
+}
+
+/* One process and its threads. */
+static void load_process(Host *h, int pid) {
+        StrList tids = {};
         char path[256];
 
-        if (list_numeric(h->root_fd, "/proc", &pids) < 0)
+        snprintf(path, sizeof path, "/proc/%d", pid);
+        load_task(h, path, pid);
+        snprintf(path, sizeof path, "/proc/%d/task", pid);
+        if (list_numeric(h->root_fd, path, &tids) < 0)
                 return;
-        for (size_t i = 0; i < pids.n; i++) {
-                StrList tids = {};
-                int pid = atoi(pids.v[i]);
-
-                snprintf(path, sizeof path, "/proc/%d", pid);
-                load_task(h, path, pid);
-                snprintf(path, sizeof path, "/proc/%d/task", pid);
-                if (list_numeric(h->root_fd, path, &tids) < 0)
+        for (size_t j = 0; j < tids.n; j++) {
+                if (atoi(tids.v[j]) == pid)
                         continue;
-                for (size_t j = 0; j < tids.n; j++) {
-                        if (atoi(tids.v[j]) == pid)
-                                continue;
-                        snprintf(path, sizeof path, "/proc/%d/task/%s", pid, tids.v[j]);
-                        load_task(h, path, pid);
-                }
-                strlist_free(&tids);
+                snprintf(path, sizeof path, "/proc/%d/task/%s", pid, tids.v[j]);
+                load_task(h, path, pid);
         }
+        strlist_free(&tids);
+}
+
+/* The PIDs of the root cgroup's processes, in numeric order. */
+static int root_cgroup_pids(Host *h, StrList *ret) {
+        _cleanup_free_ char *file = xasprintf("%s/cgroup.procs", h->cg.v2_mount), *s = NULL;
+        char *save = NULL;
+        int r = read_attr(h->root_fd, file, &s);
+
+        if (r < 0)
+                return r;
+        for (char *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                unsigned v;
+                if (safe_atou(l, &v) >= 0)
+                        strlist_add(ret, l);
+        }
+        return 0;
+}
+
+void host_load_tasks(Host *h, bool only_root) {
+        StrList pids = {};
+
+        host_free_tasks(h);
+        h->tasks_partial = false;
+        if (only_root && h->cg.v2_mount && root_cgroup_pids(h, &pids) >= 0)
+                h->tasks_partial = true;
+        else if (list_numeric(h->root_fd, "/proc", &pids) < 0)
+                return;
+        for (size_t i = 0; i < pids.n; i++)
+                load_process(h, atoi(pids.v[i]));
         strlist_free(&pids);
         index_tasks(h);
 }

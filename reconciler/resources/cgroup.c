@@ -118,7 +118,8 @@ static void plan_v2_siblings(const PlanInput *in, Plan *p, const char *part_dir,
 /* Everything in the partition's cgroup is confined to the VMs' CPUs: a
  * process there that no active VM owns would compete with the VMs without
  * anyone knowing. Before the partition is formed that is an error; once it
- * is, a warning (verify counts it as noise). */
+ * stands, runs read no tasks (cgroup_needs_now) and verify counts it as
+ * noise; a warning here when the tasks were read anyway. */
 static int plan_v2_tenants(const PlanInput *in, Plan *p, const char *part_file) {
         const Host *h = in->host;
         bool formed = startswith(observed_or_empty(in->obs, part_file), "isolated");
@@ -271,6 +272,40 @@ static void cgroup_plan(const PlanInput *in, Plan *p) {
         }
 }
 
+bool cgroup_partition_formed(const Host *h, const Config *c, const StrList *active, const Observed *obs) {
+        const Cgroups *cg = &h->cg;
+        CpuSet want = {}, have = {};
+        bool formed;
+
+        if (cg->mode != CGROUP_V2 || active->n == 0)
+                return false;
+        _cleanup_free_ char *part_file = xasprintf("%s/%s/cpuset.cpus.partition", cg->v2_mount, c->partition);
+        const char *state = observed_or_empty(obs, part_file);
+        if (!startswith(state, "isolated") || strstr(state, "invalid"))
+                return false;
+        _cleanup_free_ char *cpus_key = cg->systemd ? xasprintf("systemd:%s/AllowedCPUs", c->partition)
+                                                    : xasprintf("%s/%s/cpuset.cpus", cg->v2_mount, c->partition);
+        for (size_t i = 0; i < active->n; i++) {
+                const Vm *vm = config_find_vm(c, active->v[i]);
+                if (vm)
+                        cpuset_or(&want, &vm->cpus);
+        }
+        formed = cpuset_parse_list(observed_or_empty(obs, cpus_key), &have) >= 0 && cpuset_equal(&have, &want);
+        cpuset_free(&want);
+        cpuset_free(&have);
+        return formed;
+}
+
+/* v1 tells host tasks from kernel threads in the root set by their flags;
+ * v2 looks for other tenants of the VMs' cgroup while the partition forms. */
+static HostParts cgroup_needs_now(const ObserveInput *in, const Observed *obs) {
+        if (in->active->n == 0)
+                return 0;
+        if (in->host->cg.mode == CGROUP_V1)
+                return HOST_TASKS;
+        return cgroup_partition_formed(in->host, in->cfg, in->active, obs) ? 0 : HOST_TASKS;
+}
+
 /* Every file and unit property cgroup_plan looks at, read once. */
 static void cgroup_observe(const ObserveInput *in, Observed *obs) {
         const Host *h = in->host;
@@ -334,7 +369,8 @@ static void cgroup_lint(const LintInput *in, Doctor *d) {
 const Resource resource_cgroup = {
         .name = "cpuset",
         .kind = KIND_CPUSET,
-        .needs = HOST_TOPOLOGY | HOST_TASKS | HOST_CGROUPS,
+        .needs = HOST_TOPOLOGY | HOST_CGROUPS,
+        .needs_now = cgroup_needs_now,
         .observe = cgroup_observe,
         .plan = cgroup_plan,
         .lint = cgroup_lint,

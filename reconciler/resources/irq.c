@@ -131,7 +131,7 @@ static void irq_lint(const LintInput *in, Doctor *d) {
 const Resource resource_irq = {
         .name = "irq",
         .kind = KIND_IRQ,
-        .needs = HOST_TOPOLOGY | HOST_IRQS | HOST_TASKS,
+        .needs = HOST_TOPOLOGY | HOST_IRQS,
         .plan = irq_plan,
         .verify = irq_verify,
         .lint = irq_lint,

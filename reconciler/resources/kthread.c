@@ -52,7 +52,7 @@ static void kthread_verify(const VerifyInput *in, Verify *v) {
 const Resource resource_kthread = {
         .name = "kthread",
         .kind = KIND_KTHREAD,
-        .needs = HOST_TOPOLOGY | HOST_TASKS,
+        .needs = HOST_TOPOLOGY | HOST_KTHREADS,
         .plan = kthread_plan,
         .verify = kthread_verify,
 };

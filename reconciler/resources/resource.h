@@ -45,9 +45,12 @@ typedef struct ObserveInput {
 typedef struct Resource {
         const char *name;
         ChangeKind kind;
-        HostParts needs;   /* parts of the Host model its functions read */
+        HostParts needs;   /* parts of the Host model its plan reads */
         /* Items beyond the Host model that plan looks up (optional). */
         void (*observe)(const ObserveInput *in, Observed *obs);
+        /* Parts its plan reads only in some states, decided from what was
+         * observed (optional): e.g. every task only while a partition forms. */
+        HostParts (*needs_now)(const ObserveInput *in, const Observed *obs);
         void (*plan)(const PlanInput *in, Plan *p);
         void (*verify)(const VerifyInput *in, Verify *v);  /* optional */
         void (*lint)(const LintInput *in, Doctor *d);      /* optional */
@@ -65,6 +68,10 @@ extern const size_t resource_registry_size;
 
 extern const Resource resource_tasks, resource_kthread, resource_cgroup, resource_irq, resource_workqueue,
         resource_power, resource_pins;
+
+/* cgroup v2: the partition is isolated with exactly the active VMs' CPUs,
+ * as observed (resources/cgroup.c). */
+bool cgroup_partition_formed(const Host *h, const Config *c, const StrList *active, const Observed *obs);
 
 void verify_free(Verify *v);
 void doctor_free(Doctor *d);

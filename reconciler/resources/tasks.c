@@ -16,6 +16,14 @@ static void tasks_plan(const PlanInput *in, Plan *p) {
 
         if (cpuset_is_empty(&in->vm_cpus) || h->cg.mode == CGROUP_NONE)
                 return;
+        if (h->tasks_partial) {
+                /* The partition stands (tasks_needs_now): no host task can be
+                 * on the VMs' CPUs, the ones narrowed when it formed stay so. */
+                for (size_t i = 0; in->journal && i < in->journal->n_items; i++)
+                        if (streq(in->journal->items[i].kind, "cpuset/affinity"))
+                                plan_claim(p, in->journal->items[i].target);
+                return;
+        }
         for (size_t i = 0; i < h->n_tasks; i++) {
                 const Task *t = &h->tasks[i];
 
@@ -24,6 +32,14 @@ static void tasks_plan(const PlanInput *in, Plan *p) {
                 _cleanup_free_ char *name = xasprintf("%s: its own CPU mask (pinned), kept for revert", t->comm);
                 plan_task_affinity(in, p, t, KIND_CPUSET, name);
         }
+}
+
+/* Every task's own mask, except while the v2 partition stands as it should:
+ * then the cost of a run follows CPUs, not the host's threads. */
+static HostParts tasks_needs_now(const ObserveInput *in, const Observed *obs) {
+        if (in->active->n == 0 || in->host->cg.mode == CGROUP_NONE)
+                return 0;
+        return cgroup_partition_formed(in->host, in->cfg, in->active, obs) ? 0 : HOST_TASKS;
 }
 
 static void tasks_verify(const VerifyInput *in, Verify *v) {
@@ -44,7 +60,8 @@ static void tasks_verify(const VerifyInput *in, Verify *v) {
 const Resource resource_tasks = {
         .name = "tasks",
         .kind = KIND_CPUSET,
-        .needs = HOST_TOPOLOGY | HOST_TASKS | HOST_CGROUPS,
+        .needs = HOST_TOPOLOGY | HOST_CGROUPS,
+        .needs_now = tasks_needs_now,
         .plan = tasks_plan,
         .verify = tasks_verify,
 };
