@@ -65,7 +65,7 @@ _cpushield()
 		--activate)
 			COMPREPLY=($(compgen -W "$(_cpushield_vms)" -- "$cur"))
 			return ;;
-		--wait | --interval)
+		--wait | --interval | --sample | --threshold)
 			return ;;
 	esac
 
@@ -74,7 +74,7 @@ _cpushield()
 	local i cmd= nargs=0
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-			--config | --root | --state-dir | --output | --libvirt | --activate | --wait | --interval)
+			--config | --root | --state-dir | --output | --libvirt | --activate | --wait | --interval | --sample | --threshold)
 				((i++)) ;;
 			-*) ;;
 			*)
@@ -85,7 +85,8 @@ _cpushield()
 	if [[ $cur == -* ]]; then
 		local extra=
 		case $cmd in
-			plan | verify) extra="--activate" ;;
+			plan) extra="--activate" ;;
+			verify) extra="--activate --sample --threshold" ;;
 			apply) extra="--check --diff" ;;
 			revert) extra="--force" ;;
 			watch) extra="--interval" ;;

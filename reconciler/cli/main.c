@@ -22,6 +22,8 @@ enum {
         ARG_VERSION,
         ARG_WAIT,
         ARG_INTERVAL,
+        ARG_SAMPLE,
+        ARG_THRESHOLD,
 };
 
 static void help(FILE *f) {
@@ -39,7 +41,9 @@ static void help(FILE *f) {
               "  status                     topology map: who owns each CPU\n"
               "  xml NAME                   the libvirt <cputune> block for VM NAME\n"
               "  doctor                     lint host and configuration (exit 1 on errors)\n"
-              "  verify [--activate NAME]   what can still run on the active VMs' CPUs (exit 1 if anything)\n"
+              "  verify [--activate NAME] [--sample SECONDS [--threshold N]]\n"
+              "                             what can still run on the active VMs' CPUs (exit 1 if anything);\n"
+              "                             --sample: what did run there, from the kernel's counters\n"
               "  hook qemu DOMAIN OP SUBOP  libvirt hook entry point; never calls libvirt\n"
               "  watch [--interval S]       reconcile on libvirt lifecycle events and every S seconds\n"
               "\n"
@@ -133,6 +137,22 @@ static int parse_option(int c, Options *o) {
                         return -EINVAL;
                 }
                 break;
+        case ARG_SAMPLE:
+                if (safe_atou(optarg, &o->sample_s) < 0 || o->sample_s == 0 || o->sample_s > 3600) {
+                        fprintf(stderr, "cpushield: --sample takes 1 to 3600 seconds, not '%s'\n", optarg);
+                        return -EINVAL;
+                }
+                break;
+        case ARG_THRESHOLD: {
+                char *end;
+                errno = 0;
+                o->threshold = strtod(optarg, &end);
+                if (errno || end == optarg || *end || o->threshold < 0) {
+                        fprintf(stderr, "cpushield: --threshold takes events per second (>= 0), not '%s'\n", optarg);
+                        return -EINVAL;
+                }
+                break;
+        }
         case ARG_WAIT:
                 if (safe_atou(optarg, &o->wait_s) < 0) {
                         fprintf(stderr, "cpushield: --wait takes a number of seconds, not '%s'\n", optarg);
@@ -164,6 +184,8 @@ static int parse_options(int argc, char **argv, Options *o) {
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "wait", required_argument, NULL, ARG_WAIT },
                 { "interval", required_argument, NULL, ARG_INTERVAL },
+                { "sample", required_argument, NULL, ARG_SAMPLE },
+                { "threshold", required_argument, NULL, ARG_THRESHOLD },
                 {},
         };
         int c;
@@ -182,7 +204,8 @@ static int parse_options(int argc, char **argv, Options *o) {
 }
 
 int main(int argc, char **argv) {
-        Options o = { .root = "/", .state_dir = "/run/cpushield", .wait_s = 60, .interval_s = 60 };
+        Options o = { .root = "/", .state_dir = "/run/cpushield", .wait_s = 60, .interval_s = 60,
+                      .threshold = 1.0 };
         static const struct {
                 const char *name;
                 int (*run)(const Options *);

@@ -20,6 +20,8 @@ typedef struct Options {
         bool check, diff, force;
         unsigned wait_s;
         unsigned interval_s;
+        unsigned sample_s;   /* verify --sample: seconds of kernel counters, 0: no sampling */
+        double threshold;    /* verify --sample: noise events per second that fail it */
         const char *command;
         char **args;
         int n_args;

@@ -118,6 +118,14 @@ int cmd_verify(const Options *o) {
         host_load_parts(&s.host, HOST_ALL);
         for (size_t i = 0; i < active.n; i++)
                 cpuset_or(&vm_cpus, &config_find_vm(&s.cfg, active.v[i])->cpus);
+        if (o->sample_s > 0) {
+                if (active.n == 0) {
+                        printf("verify: no VM active, nothing to sample\n");
+                        ret = 0;
+                } else
+                        ret = verify_sample(&s, &active, &vm_cpus);
+                goto out;
+        }
         verify_run(&s.host, &s.cfg, &active, &vm_cpus, &s.journal.refused, &v);
         print_verify(o, &active, &warnings, &vm_cpus, &v);
         ret = v.noise.n ? 1 : 0;

@@ -12,3 +12,8 @@ void doctor_run(const Host *h, const Config *c, Doctor *d);
  * refused: IRQ targets the kernel refused to move this boot (journal). */
 void verify_run(const Host *h, const Config *c, const StrList *active, const CpuSet *vm_cpus, const StrList *refused,
                 Verify *v);
+
+/* verify --sample (cli/sample.c): what ran on vm_cpus during the window;
+ * exit code 1 when noise above the threshold was seen. */
+#include "session.h"
+int verify_sample(Session *s, const StrList *active, const CpuSet *vm_cpus);

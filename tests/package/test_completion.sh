@@ -78,6 +78,7 @@ if [[ $# -ge 3 ]]; then
 	COMP_WORDS=(cpushield apply --); _cpushield; a+=" ${COMPREPLY[*]} "
 	COMP_WORDS=(cpushield revert --); _cpushield; a+=" ${COMPREPLY[*]} "
 	COMP_WORDS=(cpushield watch --); _cpushield; a+=" ${COMPREPLY[*]} "
+	COMP_WORDS=(cpushield verify --); _cpushield; a+=" ${COMPREPLY[*]} "
 	missing=
 	for o in $help_opts; do [[ $a == *" $o "* ]] || missing+=" $o"; done
 	n=$((n + 1))

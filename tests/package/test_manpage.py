@@ -61,7 +61,8 @@ check(help_opts == man_opts, f"the same long options in --help and cpushield(8) 
 for o in sorted(man_opts):
     if o in ("--help", "--version"):
         continue
-    arg = {"--output": ["text"], "--libvirt": ["no"], "--wait": ["1"], "--interval": ["1"]}.get(o, ["x"])
+    arg = {"--output": ["text"], "--libvirt": ["no"], "--wait": ["1"], "--interval": ["1"], "--sample": ["1"],
+           "--threshold": ["1"]}.get(o, ["x"])
     takes = re.search(re.escape(o) + r"\* _", scd) or o in ("--output", "--libvirt")
     r = subprocess.run([BIN, o, *(arg if takes else []), "nosuchcommand"], capture_output=True, text=True)
     check("unrecognized option" not in r.stderr and "unknown command" in r.stderr, f"the program accepts {o}")
