@@ -314,6 +314,11 @@ static void load_workqueues(Host *h) {
         add_workqueue(h, NULL, "/sys/devices/virtual/workqueue/cpumask_requested",
                       "/sys/devices/virtual/workqueue/cpumask");
         h->has_wq_requested = h->n_wqs > 0;
+        if (h->has_wq_requested) {
+                _cleanup_free_ char *eff = NULL;
+                h->has_wq_effective = read_attr(h->root_fd, "/sys/devices/virtual/workqueue/cpumask", &eff) >= 0 &&
+                                      cpuset_parse_mask(eff, &h->wq_effective) >= 0;
+        }
         if (!h->has_wq_requested)
                 add_workqueue(h, NULL, "/sys/devices/virtual/workqueue/cpumask", "/sys/devices/virtual/workqueue/cpumask");
         if (list_subdirs(h->root_fd, base, &dirs) < 0)
@@ -576,6 +581,7 @@ void host_free(Host *h) {
         cpuset_free(&h->isolated);
         cpuset_free(&h->nohz_full);
         cpuset_free(&h->default_irq_affinity);
+        cpuset_free(&h->wq_effective);
         free(h->cpufreq_driver);
         free(h->cpuidle_driver);
         free(h->model_name);

@@ -119,6 +119,8 @@ typedef struct Host {
         Workqueue *wqs; /* [0] is the global mask when has_wq_global */
         size_t n_wqs;
         bool has_wq_requested; /* 6.6+: cpumask_requested */
+        bool has_wq_effective;
+        CpuSet wq_effective;   /* 6.6+: cpumask, the request minus isolated CPUs: what unbound work gets */
 
         Task *tasks;
         size_t n_tasks;
