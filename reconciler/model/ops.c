@@ -7,6 +7,7 @@
 static const char *const kind_names[_KIND_MAX] = {
         [KIND_CPUSET] = "cpuset", [KIND_KTHREAD] = "kthread", [KIND_IRQ] = "irq",
         [KIND_WORKQUEUE] = "workqueue", [KIND_POWER] = "power", [KIND_LIBVIRT] = "libvirt",
+        [KIND_QUIET] = "quiet",
 };
 
 static const char *const op_names[_OP_MAX] = {
@@ -66,7 +67,8 @@ static bool is_mask_file(const char *target) {
 
 static bool is_list_target(ChangeOp op, const char *target) {
         return op == OP_AFFINITY || op == OP_UNIT || op == OP_LIBVIRT_PIN || ends_with(target, "_list") ||
-               ends_with(target, "/cpuset.cpus") || ends_with(target, "/cpuset.mems");
+               ends_with(target, "/cpuset.cpus") || ends_with(target, "/cpuset.mems") ||
+               ends_with(target, "/watchdog_cpumask");
 }
 
 bool cpulist_equal_str(const char *a, const char *b) {

@@ -15,6 +15,7 @@ typedef enum ChangeKind {
         KIND_WORKQUEUE,
         KIND_POWER,
         KIND_LIBVIRT,
+        KIND_QUIET,
         _KIND_MAX,
         _KIND_INVALID = -22, /* -EINVAL */
 } ChangeKind;

@@ -125,7 +125,8 @@ static void irq_lint(const LintInput *in, Doctor *d) {
         if (managed)
                 strlist_addf(&d->notes, "%zu managed IRQs (multi-queue devices: NVMe, virtio-blk...) have a queue "
                              "on the VMs' CPUs; the kernel does not let them move, but they fire only when "
-                             "something on those CPUs does I/O on that device", managed);
+                             "something on those CPUs does I/O on that device; only isolcpus=managed_irq,<VM CPUs> on the "
+                             "kernel command line (a reboot) keeps them off", managed);
 }
 
 const Resource resource_irq = {

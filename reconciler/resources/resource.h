@@ -57,8 +57,8 @@ typedef struct Resource {
 } Resource;
 
 /* In apply order: host tasks' own masks before the cgroup step (so they are
- * restored after it), kernel threads, cgroups, IRQs, workqueues, power,
- * libvirt pins. */
+ * restored after it), kernel threads, cgroups, IRQs, workqueues, runtime
+ * quieting, power, libvirt pins. */
 extern const Resource *const resource_registry[];
 extern const size_t resource_registry_size;
 
@@ -67,7 +67,7 @@ extern const size_t resource_registry_size;
              _rp < resource_registry + resource_registry_size && (r = *_rp); _rp++)
 
 extern const Resource resource_tasks, resource_kthread, resource_cgroup, resource_irq, resource_workqueue,
-        resource_power, resource_pins;
+        resource_quiet, resource_power, resource_pins;
 
 /* cgroup v2: the partition is isolated with exactly the active VMs' CPUs,
  * as observed (resources/cgroup.c). */
