@@ -58,19 +58,8 @@ static int read_affinity(const Host *h, int pid, char **ret) {
         return procfs_allowed_list(status, ret);
 }
 
-/* Numeric lines of a tasks/cgroup.procs file. */
 static void read_ids(const Host *h, const char *file, int **ret, size_t *n) {
-        _cleanup_free_ char *s = NULL;
-        char *save = NULL;
-
-        *ret = NULL;
-        *n = 0;
-        if (read_attr(h->root_fd, file, &s) < 0)
-                return;
-        for (char *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                *ret = xrealloc(*ret, (*n + 1) * sizeof(int));
-                (*ret)[(*n)++] = atoi(l);
-        }
+        (void) read_id_list(h->root_fd, file, ret, n);
 }
 
 static int read_pin(const Backend *b, const char *uri, const char *target, char **ret) {

@@ -170,19 +170,8 @@ int fixture_rmdir_cgroup(const Host *h, const char *dir) {
         return r;
 }
 
-/* Numeric lines of a tasks/cgroup.procs file. */
 static void read_ids(const Host *h, const char *file, int **ret, size_t *n) {
-        _cleanup_free_ char *s = NULL;
-        char *save = NULL;
-
-        *ret = NULL;
-        *n = 0;
-        if (read_attr(h->root_fd, file, &s) < 0)
-                return;
-        for (char *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                *ret = xrealloc(*ret, (*n + 1) * sizeof(int));
-                (*ret)[(*n)++] = atoi(l);
-        }
+        (void) read_id_list(h->root_fd, file, ret, n);
 }
 
 static int write_ids(const Host *h, const char *file, const int *ids, size_t n) {

@@ -116,7 +116,9 @@ bool is_dir(int root_fd, const char *path) {
         return fd >= 0;
 }
 
-int list_dir(int root_fd, const char *path, StrList *ret) {
+/* Entries of a directory, sorted by name; only subdirectories if dirs_only
+ * (by d_type, without opening each; no symlink followed). */
+static int list_entries(int root_fd, const char *path, bool dirs_only, StrList *ret) {
         int fd = root_openat(root_fd, path, O_RDONLY | O_DIRECTORY, 0);
         StrList l = {};
         DIR *d;
@@ -130,13 +132,24 @@ int list_dir(int root_fd, const char *path, StrList *ret) {
                 close(fd);
                 return r;
         }
-        while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        strlist_add(&l, de->d_name);
+        while ((de = readdir(d))) {
+                struct stat st;
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (dirs_only && de->d_type != DT_DIR &&
+                    (de->d_type != DT_UNKNOWN || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                     !S_ISDIR(st.st_mode)))
+                        continue;
+                strlist_add(&l, de->d_name);
+        }
         closedir(d);
         strlist_sort(&l);
         *ret = l;
         return 0;
+}
+
+int list_dir(int root_fd, const char *path, StrList *ret) {
+        return list_entries(root_fd, path, false, ret);
 }
 
 static int cmp_uint_str(const void *a, const void *b) {
@@ -164,30 +177,21 @@ int list_numeric(int root_fd, const char *path, StrList *ret) {
 }
 
 int list_subdirs(int root_fd, const char *path, StrList *ret) {
-        int fd = root_openat(root_fd, path, O_RDONLY | O_DIRECTORY, 0);
-        StrList l = {};
-        DIR *d;
-        struct dirent *de;
+        return list_entries(root_fd, path, true, ret);
+}
 
-        if (fd < 0)
-                return fd;
-        d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        while ((de = readdir(d))) {
-                struct stat st;
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                if (de->d_type == DT_DIR ||
-                    (de->d_type == DT_UNKNOWN && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                     S_ISDIR(st.st_mode)))
-                        strlist_add(&l, de->d_name);
-        }
-        closedir(d);
-        strlist_sort(&l);
-        *ret = l;
-        return 0;
+int read_id_list(int root_fd, const char *file, int **ret, size_t *ret_n) {
+        _cleanup_free_ char *s = NULL;
+        char *save = NULL;
+        int *ids = NULL, r = read_attr(root_fd, file, &s);
+        size_t n = 0;
+
+        if (r >= 0)
+                for (char *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                        ids = xrealloc(ids, (n + 1) * sizeof(int));
+                        ids[n++] = atoi(l);
+                }
+        *ret = ids;
+        *ret_n = n;
+        return r;
 }

@@ -32,3 +32,6 @@ int list_dir(int root_fd, const char *path, StrList *ret);
 int list_numeric(int root_fd, const char *path, StrList *ret);
 /* Subdirectories of a directory, sorted by name (no symlinks followed). */
 int list_subdirs(int root_fd, const char *path, StrList *ret);
+/* The numbers of a tasks or cgroup.procs file, in file order; an unreadable
+ * file gives none (and its error). */
+int read_id_list(int root_fd, const char *file, int **ret, size_t *ret_n);

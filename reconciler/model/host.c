@@ -257,6 +257,8 @@ static void load_irqs(Host *h) {
 
         if (list_numeric(fd, "/proc/irq", &nums) < 0)
                 return;
+        /* Most kernels have no GENERIC_IRQ_DEBUGFS: one look, not one per IRQ. */
+        bool debugfs = is_dir(fd, "/sys/kernel/debug/irq/irqs");
         for (size_t i = 0; i < nums.n; i++) {
                 Irq *q = array_push(&h->irqs, &h->n_irqs, sizeof(Irq));
                 _cleanup_free_ char *dbg = NULL;
@@ -264,10 +266,8 @@ static void load_irqs(Host *h) {
                 (void) safe_atou(nums.v[i], &q->number);
                 snprintf(path, sizeof path, "/proc/irq/%u/smp_affinity_list", q->number);
                 q->has_affinity = read_cpuset_list(fd, path, &q->affinity) >= 0;
-                snprintf(path, sizeof path, "/proc/irq/%u/effective_affinity_list", q->number);
-                q->has_effective = read_cpuset_list(fd, path, &q->effective) >= 0;
                 snprintf(path, sizeof path, "/sys/kernel/debug/irq/irqs/%u", q->number);
-                if (read_attr(fd, path, &dbg) >= 0) {
+                if (debugfs && read_attr(fd, path, &dbg) >= 0) {
                         q->flags_known = true;
                         q->managed = strstr(dbg, "IRQD_AFFINITY_MANAGED") != NULL;
                         q->per_cpu = strstr(dbg, "IRQD_PER_CPU") != NULL;
@@ -541,7 +541,6 @@ void host_free(Host *h) {
                 free(h->irqs[i].name);
                 free(h->irqs[i].chip);
                 cpuset_free(&h->irqs[i].affinity);
-                cpuset_free(&h->irqs[i].effective);
         }
         free(h->irqs);
         for (size_t i = 0; i < h->n_wqs; i++) {

@@ -31,8 +31,7 @@ typedef struct Irq {
         char *name;  /* actions from /proc/interrupts, e.g. "nvme0q1" */
         char *chip;  /* e.g. "IR-PCI-MSIX-0000:01:00.0 1-edge" */
         bool has_affinity; /* smp_affinity_list exists */
-        CpuSet affinity, effective;
-        bool has_effective;
+        CpuSet affinity;
         /* From debugfs (sys/kernel/debug/irq/irqs/N) where readable: */
         bool managed, per_cpu, no_balancing, flags_known;
 } Irq;
