@@ -79,7 +79,15 @@ void output_plan_json(FILE *f, const Plan *p, const StrList *extra_errors) {
                 json_string(f, p->skipped[i].reason);
                 fputc('}', f);
         }
-        fputs("],\n \"warnings\": ", f);
+        fputs("],\n", f);
+        if (p->partition_type) {
+                fputs(" \"partition\": {\"type\": ", f);
+                json_string(f, p->partition_type);
+                fputs(", \"why\": ", f);
+                json_string(f, p->partition_why);
+                fputs("},\n", f);
+        }
+        fputs(" \"warnings\": ", f);
         json_strlist(f, &p->warnings);
         fputs(",\n \"errors\": [", f);
         size_t k = 0;
@@ -113,6 +121,8 @@ void output_plan_text(FILE *f, const Plan *p, const char *title, bool verbose) {
                         fprintf(f, " %s", p->active.v[i]);
                 fputc('\n', f);
         }
+        if (p->partition_type)
+                fprintf(f, "partition: %s (%s)\n", p->partition_type, p->partition_why);
         for (size_t i = 0; i < p->n_changes; i++) {
                 size_t w = strlen(p->changes[i].target);
                 if (w > width)

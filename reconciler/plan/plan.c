@@ -204,5 +204,7 @@ void plan_free(Plan *p) {
         strlist_free(&p->claimed);
         strlist_free(&p->forget);
         strlist_free(&p->drifted);
+        free(p->partition_type);
+        free(p->partition_why);
         memset(p, 0, sizeof *p);
 }

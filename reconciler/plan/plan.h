@@ -52,6 +52,8 @@ typedef struct Plan {
         StrList claimed;   /* every target a module considered (sorted after build) */
         StrList forget;    /* journaled items already back at their original */
         StrList drifted;   /* journaled items changed by someone else: kept */
+        /* cgroup v2: the partition type chosen ("isolated" or "root") and why. */
+        char *partition_type, *partition_why;
 } Plan;
 
 typedef struct PlanInput {

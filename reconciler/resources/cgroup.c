@@ -122,7 +122,8 @@ static void plan_v2_siblings(const PlanInput *in, Plan *p, const char *part_dir,
  * noise; a warning here when the tasks were read anyway. */
 static int plan_v2_tenants(const PlanInput *in, Plan *p, const char *part_file) {
         const Host *h = in->host;
-        bool formed = startswith(observed_or_empty(in->obs, part_file), "isolated");
+        const char *state = observed_or_empty(in->obs, part_file);
+        bool formed = streq(state, "isolated") || streq(state, "root");
         size_t n = 0;
 
         for (size_t i = 0; i < h->n_tasks; i++) {
@@ -137,6 +138,56 @@ static int plan_v2_tenants(const PlanInput *in, Plan *p, const char *part_file) 
                 n++;
         }
         return n && !formed ? -EBUSY : 0;
+}
+
+/* Why a VM's threads are not all bound to one CPU each, or NULL when they are. */
+static char *unbound_threads(const Vm *vm) {
+        if (vm->n_vcpu_pins == 0)
+                return xasprintf("VM '%s' has no vcpu_pins: its vCPUs float over its CPUs", vm->name);
+        for (size_t k = 0; k < vm->n_vcpu_pins; k++)
+                if (cpuset_count(&vm->vcpu_pins[k].cpus) != 1)
+                        return xasprintf("VM '%s' pins vCPU %u to several CPUs (%s:%u:%u)", vm->name,
+                                         vm->vcpu_pins[k].id, vm->vcpu_pins[k].loc.file, vm->vcpu_pins[k].loc.line,
+                                         vm->vcpu_pins[k].loc.column);
+        if (!vm->has_emulator_pin)
+                return xasprintf("VM '%s' has no emulator_pin: its emulator thread floats over its CPUs", vm->name);
+        if (cpuset_count(&vm->emulator_pin) != 1) {
+                _cleanup_free_ char *l = cpuset_format_list(&vm->emulator_pin);
+                return xasprintf("VM '%s' pins its emulator to several CPUs (%s, %s:%u:%u)", vm->name, l,
+                                 vm->emulator_loc.file, vm->emulator_loc.line, vm->emulator_loc.column);
+        }
+        for (size_t k = 0; k < vm->n_iothread_pins; k++)
+                if (cpuset_count(&vm->iothread_pins[k].cpus) != 1)
+                        return xasprintf("VM '%s' pins IOThread %u to several CPUs (%s:%u:%u)", vm->name,
+                                         vm->iothread_pins[k].id, vm->iothread_pins[k].loc.file,
+                                         vm->iothread_pins[k].loc.line, vm->iothread_pins[k].loc.column);
+        return NULL;
+}
+
+/* An isolated partition does no load balancing: a thread allowed on several
+ * of its CPUs stays on whichever it first ran on. Isolated fits only when
+ * every thread placed there is bound to one CPU; otherwise an exclusive,
+ * load-balanced partition ("root"). */
+static void choose_partition_type(const PlanInput *in, Plan *p) {
+        char *why = NULL;
+
+        for (size_t i = 0; i < in->active->n && !why; i++) {
+                const Vm *vm = config_find_vm(in->cfg, in->active->v[i]);
+                if (vm)
+                        why = unbound_threads(vm);
+        }
+        free(p->partition_type);
+        free(p->partition_why);
+        if (why) {
+                p->partition_type = xstrdup("root");
+                p->partition_why = xasprintf("%s; an isolated partition does no load balancing, so an exclusive "
+                                             "load-balanced one is used", why);
+                free(why);
+        } else {
+                p->partition_type = xstrdup("isolated");
+                p->partition_why = xstrdup("every vCPU, emulator and IOThread pin names one CPU: no load "
+                                           "balancing needed, none done");
+        }
 }
 
 static void plan_v2(const PlanInput *in, Plan *p, const char *vms) {
@@ -161,15 +212,18 @@ static void plan_v2(const PlanInput *in, Plan *p, const char *vms) {
         if (!cg->systemd)
                 plan_v2_siblings(in, p, part_dir, vms);
 
+        choose_partition_type(in, p);
         _cleanup_free_ char *cur = xstrdup(observed_or_empty(in->obs, part_file));
         plan_claim(p, part_file);
         if (!cur[0]) {
                 free(cur);
                 cur = xstrdup("member");
         }
-        if (!startswith(cur, "isolated") || strstr(cur, "invalid")) {
-                Change *c = plan_add(p, KIND_CPUSET, OP_WRITE, part_file, cur, "isolated");
-                c->name = xstrdup("isolated partition: no host task can run on these CPUs");
+        if (!streq(cur, p->partition_type)) {
+                Change *c = plan_add(p, KIND_CPUSET, OP_WRITE, part_file, cur, p->partition_type);
+                c->name = xasprintf("%s partition: no host task can run on these CPUs (%s)",
+                                    streq(p->partition_type, "root") ? "load-balanced" : "isolated",
+                                    p->partition_why);
                 c->vm = xstrdup(vms);
         }
 }
@@ -281,8 +335,8 @@ bool cgroup_partition_formed(const Host *h, const Config *c, const StrList *acti
                 return false;
         _cleanup_free_ char *part_file = xasprintf("%s/%s/cpuset.cpus.partition", cg->v2_mount, c->partition);
         const char *state = observed_or_empty(obs, part_file);
-        if (!startswith(state, "isolated") || strstr(state, "invalid"))
-                return false;
+        if (!(streq(state, "isolated") || streq(state, "root")))
+                return false; /* member, or "isolated invalid (...)" */
         _cleanup_free_ char *cpus_key = cg->systemd ? xasprintf("systemd:%s/AllowedCPUs", c->partition)
                                                     : xasprintf("%s/%s/cpuset.cpus", cg->v2_mount, c->partition);
         for (size_t i = 0; i < active->n; i++) {

@@ -28,6 +28,34 @@ FIXTURES = ["i7-4790k", "ryzen-5950x", "xeon-2s", "cloud-vm-2cpu"]
 
 # --- plan on the bundled example host --------------------------------------
 
+@check("partition type: isolated when every thread has one CPU, root when one floats")
+def _():
+    root = os.path.join(FIX, "i7-4790k")
+    cases = [("emulator_pin: 5", "isolated", None),
+             ("emulator_pin: 5-7", "root", "emulator"),
+             ("emulator_pin: 5\n    iothread_pins: {1: 6-7}", "root", "IOThread 1"),
+             ("# no emulator pin", "root", "no emulator_pin")]
+    for extra, want, why in cases:
+        cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+        cfg.write(f"host: {{cpus: '0,4'}}\nvms:\n  win10:\n    cpus: 1-3,5-7\n    vcpu_pins: [1, 2, 3]\n    {extra}\n")
+        cfg.close()
+        p = run("plan", "--root", root, "--config", cfg.name, "--activate", "win10", "--libvirt", "no",
+                "--output", "json")
+        os.unlink(cfg.name)
+        assert p.returncode == 0, p.stderr
+        doc = json.loads(p.stdout)
+        assert doc["partition"]["type"] == want, (extra, doc["partition"])
+        assert why is None or why in doc["partition"]["why"], (extra, doc["partition"])
+        part = [c for c in doc["changes"] if c["target"].endswith("cpuset.cpus.partition")]
+        assert part and part[0]["to"] == want, part
+    cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    cfg.write("host: {cpus: '0,4'}\nvms:\n  win10: {cpus: 1-3}\n")
+    cfg.close()
+    p = run("plan", "--root", root, "--config", cfg.name, "--activate", "win10", "--libvirt", "no", "--output", "json")
+    os.unlink(cfg.name)
+    assert json.loads(p.stdout)["partition"]["type"] == "root" and "no vcpu_pins" in p.stdout
+
+
 @check("plan 4790K desktop: IRQs, workqueue mask and pins")
 def _():
     root = os.path.join(FIX, "i7-4790k")
@@ -78,7 +106,10 @@ def _():
     # cgroup v2 + systemd: unit CPUs through systemd, the partition written directly
     assert changes["systemd:system.slice/AllowedCPUs"]["to"] == "0,4"
     assert changes["systemd:machine.slice/AllowedCPUs"]["to"] == "1-3,5-7"
-    assert changes["/sys/fs/cgroup/machine.slice/cpuset.cpus.partition"]["to"] == "isolated"
+    # the example pins the emulator to 5-7: an isolated partition would not
+    # balance it, so the plan chooses a load-balanced one and says why
+    assert changes["/sys/fs/cgroup/machine.slice/cpuset.cpus.partition"]["to"] == "root"
+    assert doc["partition"]["type"] == "root" and "emulator" in doc["partition"]["why"], doc["partition"]
 
 
 @check("plan text output lists the same changes as JSON")
