@@ -2,6 +2,12 @@
  *
  *   vmhelper write PATH VALUE        one write(2) of VALUE "\n"; prints "OK"
  *                                    or "ERR EIO Input/output error"
+ *   vmhelper write-each PATH VALUE...  "write PATH VALUE" for each VALUE in
+ *                                    turn (open, one write(2), close), one
+ *                                    line each: "VALUE OK" or
+ *                                    "VALUE ERR EINVAL Invalid argument"
+ *                                    (e.g. moving every task of a cgroup:
+ *                                    one process, not one per task)
  *   vmhelper getaffinity PID         sched_getaffinity as a CPU list
  *   vmhelper setaffinity PID LIST    sched_setaffinity; prints OK / ERR ...
  *   vmhelper flags PID               "nosetaffinity" if PF_NO_SETAFFINITY,
@@ -534,6 +540,16 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "write"))
 		return do_write(argv[2], argv[3]);
+	if (argc >= 3 && !strcmp(argv[1], "write-each")) {
+		int r = 0;
+		for (int i = 3; i < argc; i++) {
+			printf("%s ", argv[i]);
+			fflush(stdout);
+			if (do_write(argv[2], argv[i]) == 1)
+				r = 1;
+		}
+		return r;
+	}
 	if (argc == 3 && !strcmp(argv[1], "getaffinity")) {
 		if (sched_getaffinity(atoi(argv[2]), size, set) < 0)
 			return report(-1);
@@ -555,7 +571,8 @@ int main(int argc, char **argv)
 		return do_snapshot(argc == 3 ? argv[2] : "/sys/fs/cgroup");
 	if (argc == 2 && !strcmp(argv[1], "tasks"))
 		return do_tasks();
-	fprintf(stderr, "usage: vmhelper write PATH VALUE | getaffinity PID | "
+	fprintf(stderr, "usage: vmhelper write PATH VALUE | write-each PATH VALUE... | "
+			"getaffinity PID | "
 			"setaffinity PID LIST | flags PID | sendframe IFNAME [N] | "
 			"snapshot [CGROUPDIR] | tasks\n");
 	return 2;
