@@ -1,8 +1,8 @@
 #!/bin/bash
 # run.sh --kernel 6.1|6.12 --cgroup v1|v2|none --scenario SCRIPT
-#        [--binary PATH] [--timeout SECONDS] [--log FILE] [--keep]
-#        [--load flat|nested] [--busy N] [--sleepers N] [--append ARGS]
-#        [--smp SPEC] [--cpu MODEL] [--dmesg]
+#        [--binary PATH] [--timeout SECONDS] [--stall SECONDS] [--log FILE]
+#        [--keep] [--load flat|nested] [--busy N] [--sleepers N]
+#        [--append ARGS] [--smp SPEC] [--cpu MODEL] [--dmesg]
 #
 # Boots Debian's packaged kernel under QEMU (single-threaded TCG: see
 # README.md) with an initramfs holding busybox, the binary (as
@@ -11,6 +11,14 @@
 #   exit 0   at least one "CHECK PASS", no "CHECK FAIL", "SCENARIO DONE" seen
 #   exit 1   otherwise (the console log is printed)
 #   exit 77  QEMU, busybox-static or cpio missing and $CI unset (meson: skip)
+#
+# Time limits: --timeout (default 600, 0 = none) bounds the whole QEMU run;
+# --stall (default 120, 0 = none) kills a guest whose console and result
+# channel both stay silent that long (a hung guest: scenarios print a
+# phase line at every step). The meson tests pass --timeout 0 so that
+# meson's own timeout, scaled by --timeout-multiplier, is the limit; when
+# meson (or anyone) sends SIGTERM/SIGINT, the checks so far and the end of
+# the console log are printed before QEMU is killed.
 #
 # The guest: q35, 512 MiB, -smp 8,sockets=1,cores=4,threads=2, a virtio-blk
 # disk with 4 queues (managed MSI-X IRQs), two virtio-net NICs (non-managed
@@ -25,7 +33,7 @@ me=vm-run
 
 usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
 
-kernel='' cgroup=v2 scenario='' binary='' timeout=180 logcopy='' keep=0
+kernel='' cgroup=v2 scenario='' binary='' timeout=600 stall=120 logcopy='' keep=0
 load=flat busy=2 sleepers=30 append='' smp=8,sockets=1,cores=4,threads=2
 dmesg=0 cpu=qemu64,vendor=GenuineIntel
 while [ $# -gt 0 ]; do
@@ -35,6 +43,7 @@ while [ $# -gt 0 ]; do
         --scenario) scenario=$2; shift 2 ;;
         --binary) binary=$2; shift 2 ;;
         --timeout) timeout=$2; shift 2 ;;
+        --stall) stall=$2; shift 2 ;;
         --log) logcopy=$2; shift 2 ;;
         --keep) keep=1; shift ;;
         --load) load=$2; shift 2 ;;
@@ -50,6 +59,7 @@ while [ $# -gt 0 ]; do
 done
 case $kernel in 6.1|6.12) ;; *) usage ;; esac
 case $cgroup in v1|v2|none) ;; *) usage ;; esac
+case $timeout$stall in *[!0-9]*) usage ;; esac
 [ -n "$scenario" ] || usage
 [ -f "$scenario" ] || { echo "$me: no scenario $scenario" >&2; exit 1; }
 [ -z "$binary" ] || [ -x "$binary" ] || { echo "$me: $binary is not executable" >&2; exit 1; }
@@ -73,24 +83,44 @@ cache=${CPUSHIELD_VM_CACHE:-$HOME/.cache/cpushield-vm}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cpushield-vm.XXXXXX")
 qemu_pid=
 # shellcheck disable=SC2317  # called by the traps
+# (the work directory goes before the wait for QEMU: meson sends SIGKILL
+# half a second after SIGTERM)
 cleanup() {
-    if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
-        kill "$qemu_pid" 2>/dev/null || true
-        sleep 1
-        kill -9 "$qemu_pid" 2>/dev/null || true
-    fi
+    [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
     if [ "$keep" = 1 ]; then
         echo "$me: kept $tmp" >&2
     else
         rm -rf "$tmp"
     fi
+    if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
+        sleep 1
+        kill -9 "$qemu_pid" 2>/dev/null || true
+    fi
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-now() { date +%s.%N; }
+now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 t_start=$(now)
+t_boot=''
+
+# Killed from outside (meson's timeout sends SIGTERM to the process group,
+# QEMU included, and SIGKILL half a second later): say so and show where
+# the guest was, quickly, before the EXIT trap cleans up.
+# shellcheck disable=SC2317  # called by the traps
+on_signal() {
+    trap - INT TERM HUP
+    [ "$keep" = 1 ] || rm -f "$tmp/disk.raw" "$tmp/initrd.gz"
+    echo "$me: got SIG$1 after $((EPOCHSECONDS - ${t_start%.*}))s (meson's timeout?" \
+        "see --timeout-multiplier); results so far and the end of the console:" >&2
+    if [ -n "$t_boot" ]; then
+        grep -aE '^(CHECK|INFO|SCENARIO) ' "$tmp/results.log" >&2
+        tail -n 40 "$tmp/console.log" >&2
+    fi
+    exit 1
+}
+trap cleanup EXIT
+trap 'on_signal INT' INT
+trap 'on_signal TERM' TERM
+trap 'on_signal HUP' HUP
 
 # 1. Kernel (cached after the first run).
 kdir=$("$here/fetch-kernel.sh" "$kernel" "$cache")
@@ -145,14 +175,26 @@ qemu-system-x86_64 \
 qemu_pid=$!
 t_boot=$(now)
 
-timed_out=0 boot_wall=''
+# Whole seconds since the boot, and since either channel last grew.
+timed_out=0 boot_wall='' last_size=-1 last_change=${EPOCHSECONDS}
+boot_s=${EPOCHSECONDS}
 while kill -0 "$qemu_pid" 2>/dev/null; do
     if [ -z "$boot_wall" ] && grep -q '^BOOT ' "$tmp/results.log"; then
         boot_wall=$(elapsed "$t_boot")
     fi
-    if awk -v a="$t_boot" -v b="$(now)" -v t="$timeout" 'BEGIN { exit !(b - a > t) }'; then
+    size=$(( $(stat -c %s "$tmp/console.log") + $(stat -c %s "$tmp/results.log") ))
+    if [ "$size" != "$last_size" ]; then
+        last_size=$size last_change=${EPOCHSECONDS}
+    fi
+    why=''
+    if [ "$timeout" != 0 ] && [ $((EPOCHSECONDS - boot_s)) -gt "$timeout" ]; then
+        why="timeout after ${timeout}s"
+    elif [ "$stall" != 0 ] && [ $((EPOCHSECONDS - last_change)) -gt "$stall" ]; then
+        why="no output from the guest for ${stall}s (hung?)"
+    fi
+    if [ -n "$why" ]; then
         timed_out=1
-        echo "$me: timeout after ${timeout}s: killing QEMU (pid $qemu_pid)" >&2
+        echo "$me: $why: killing QEMU (pid $qemu_pid)" >&2
         kill "$qemu_pid" 2>/dev/null || true
         sleep 1
         kill -9 "$qemu_pid" 2>/dev/null || true

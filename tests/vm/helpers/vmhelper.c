@@ -2,6 +2,12 @@
  *
  *   vmhelper write PATH VALUE        one write(2) of VALUE "\n"; prints "OK"
  *                                    or "ERR EIO Input/output error"
+ *   vmhelper write-each PATH VALUE...  "write PATH VALUE" for each VALUE in
+ *                                    turn (open, one write(2), close), one
+ *                                    line each: "VALUE OK" or
+ *                                    "VALUE ERR EINVAL Invalid argument"
+ *                                    (e.g. moving every task of a cgroup:
+ *                                    one process, not one per task)
  *   vmhelper getaffinity PID         sched_getaffinity as a CPU list
  *   vmhelper setaffinity PID LIST    sched_setaffinity; prints OK / ERR ...
  *   vmhelper flags PID               "nosetaffinity" if PF_NO_SETAFFINITY,
@@ -11,11 +17,35 @@
  *                                    0x88b5, no IP) out of IFNAME, so that
  *                                    a NIC on the same QEMU hub takes RX
  *                                    interrupts
+ *   vmhelper snapshot [CGROUPDIR]    everything cpushield may touch, one line
+ *                                    per item, in one process (the shell
+ *                                    loop it replaces forked hundreds of
+ *                                    times, minutes under TCG):
+ *       task PID@STARTTIME ALLOWED CGROUP  per process (Cpus_allowed_list,
+ *                                          first cpuset: or 0:: line)
+ *       irq N LIST / irq default MASK      smp_affinity_list, default
+ *       wq PATH MASK                       workqueue cpumask(_requested)
+ *       pmqos PATH VALUE                   per-CPU pm_qos_resume_latency_us
+ *       cgroup-dir DIR                     every directory under CGROUPDIR
+ *                                          (default /sys/fs/cgroup)
+ *       cgroup PATH VALUE                  cgroup.subtree_control, cpuset.cpus,
+ *                                          cpuset.mems, cpuset.cpus.partition
+ *                                    each group sorted by path (byte order),
+ *                                    values as $(cat FILE) gives them
+ *   vmhelper tasks                   per process, PID order:
+ *                                    "PID@STARTTIME KIND ALLOWED COMM"; KIND
+ *                                    is kthread, kthread+nosetaffinity
+ *                                    (PF_KTHREAD, PF_NO_SETAFFINITY), - for
+ *                                    user tasks; ALLOWED is
+ *                                    Cpus_allowed_list or - when unreadable;
+ *                                    COMM as in /proc/PID/stat (may hold
+ *                                    spaces: last field)
  *
  * Exit status: 0 on success, 1 when the operation failed, 2 on usage errors.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
@@ -26,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_CPUS 1024
@@ -178,6 +209,330 @@ static int do_sendframe(const char *ifname, int count)
 	return report(0);
 }
 
+/* ---- snapshot ------------------------------------------------------------ */
+
+/* A growing list of strings, sorted with strcmp (what the C locale's glob
+ * and sort give). */
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+
+static void strv_add(struct strv *l, const char *s)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->v = realloc(l->v, l->cap * sizeof(*l->v));
+		if (!l->v) {
+			perror("vmhelper");
+			exit(2);
+		}
+	}
+	l->v[l->n] = strdup(s);
+	if (!l->v[l->n]) {
+		perror("vmhelper");
+		exit(2);
+	}
+	l->n++;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void strv_sort(struct strv *l)
+{
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+}
+
+static void strv_free(struct strv *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	*l = (struct strv){ 0 };
+}
+
+/* Contents of PATH into buf (at most size - 1 bytes), NUL-terminated;
+ * -1 when it cannot be read (buf is then ""). */
+static ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	buf[0] = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t len = 0;
+	while (len < size - 1) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			buf[0] = 0;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = 0;
+	return (ssize_t)len;
+}
+
+/* Like $(cat PATH): the contents without trailing newlines. */
+static const char *cat(const char *path, char *buf, size_t size)
+{
+	if (read_file(path, buf, size) < 0)
+		fprintf(stderr, "cat: can't open '%s': %s\n", path, strerror(errno));
+	size_t n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = 0;
+	return buf;
+}
+
+static int is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Names of DIR matching "PREFIX<digits>" (digits may be empty if any is
+ * set), sorted, as full paths "DIR/NAME". */
+static void list_dir(struct strv *out, const char *dir, const char *prefix,
+		     int digits_only)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	size_t pl = strlen(prefix);
+	struct dirent *e;
+	char path[4096];
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, pl))
+			continue;
+		const char *rest = e->d_name + pl;
+		if (digits_only && (*rest < '0' || *rest > '9'))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		strv_add(out, path);
+	}
+	closedir(d);
+	strv_sort(out);
+}
+
+/* /proc/PID/stat fields after the command name: field 3 (state) is f[0]. */
+static int stat_fields(const char *pid, char *comm, size_t comm_size,
+		       unsigned long *flags, unsigned long long *start)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	char *open_paren = strchr(buf, '('), *p = strrchr(buf, ')');
+	if (!p || !open_paren)
+		return -1;
+	if (comm) {
+		size_t n = (size_t)(p - open_paren - 1);
+		if (n >= comm_size)
+			n = comm_size - 1;
+		memcpy(comm, open_paren + 1, n);
+		comm[n] = 0;
+	}
+	/* ") state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
+	 *  cmajflt utime stime cutime cstime priority nice num_threads
+	 *  itrealvalue starttime" */
+	if (sscanf(p + 1,
+		   " %*c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d"
+		   " %*d %*d %*d %*d %llu",
+		   flags, start) != 2)
+		return -1;
+	return 0;
+}
+
+/* Cpus_allowed_list of /proc/PID/status, as the scenarios' cpus_allowed
+ * (sed) gives it: "" when absent. */
+static void cpus_allowed(const char *pid, char *out, size_t size)
+{
+	char path[64], buf[8192];
+	out[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%s/status", pid);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return;
+	for (char *line = buf; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		if (!strncmp(line, "Cpus_allowed_list:", 18)) {
+			const char *v = line + 18;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			snprintf(out, size, "%s", v);
+			return;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
+/* The task's cgroup: the first line of /proc/PID/cgroup that is
+ * "N:cpuset:PATH" or "0::PATH" (v1 cpuset hierarchy, else v2). */
+static void task_cgroup(const char *pid, char *out, size_t size)
+{
+	char path[64], buf[8192];
+	out[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%s/cgroup", pid);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return;
+	for (char *line = buf; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		const char *p = line;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p > line && !strncmp(p, ":cpuset:", 8)) {
+			snprintf(out, size, "%s", p + 8);
+			return;
+		}
+		if (!strncmp(line, "0::", 3)) {
+			snprintf(out, size, "%s", line + 3);
+			return;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
+static void walk_dirs(struct strv *out, const char *dir)
+{
+	strv_add(out, dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	char path[4096];
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		struct stat st;
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			walk_dirs(out, path);
+	}
+	closedir(d);
+}
+
+static int is_cgroup_file(const char *name)
+{
+	return !strcmp(name, "cgroup.subtree_control") || !strcmp(name, "cpuset.cpus") ||
+	       !strcmp(name, "cpuset.mems") || !strcmp(name, "cpuset.cpus.partition");
+}
+
+static int do_snapshot(const char *cgroot)
+{
+	static char buf[65536], allowed[8192], cg[4096];
+	char path[4096];
+	struct strv l = { 0 };
+
+	list_dir(&l, "/proc", "", 1);
+	for (size_t i = 0; i < l.n; i++) {
+		const char *pid = l.v[i] + strlen("/proc/");
+		unsigned long flags;
+		unsigned long long start;
+		if (stat_fields(pid, NULL, 0, &flags, &start) < 0)
+			continue; /* exited */
+		cpus_allowed(pid, allowed, sizeof(allowed));
+		task_cgroup(pid, cg, sizeof(cg));
+		printf("task %s@%llu %s %s\n", pid, start, allowed, cg);
+	}
+	strv_free(&l);
+
+	list_dir(&l, "/proc/irq", "", 1);
+	for (size_t i = 0; i < l.n; i++) {
+		snprintf(path, sizeof(path), "%s/smp_affinity_list", l.v[i]);
+		if (is_file(path))
+			printf("irq %s %s\n", l.v[i] + strlen("/proc/irq/"),
+			       cat(path, buf, sizeof(buf)));
+	}
+	strv_free(&l);
+	printf("irq default %s\n", cat("/proc/irq/default_smp_affinity", buf, sizeof(buf)));
+
+	const char *wq = "/sys/devices/virtual/workqueue";
+	strv_add(&l, "/sys/devices/virtual/workqueue/cpumask");
+	strv_add(&l, "/sys/devices/virtual/workqueue/cpumask_requested");
+	struct strv sub = { 0 };
+	list_dir(&sub, wq, "", 0);
+	for (size_t i = 0; i < sub.n; i++) {
+		snprintf(path, sizeof(path), "%s/cpumask", sub.v[i]);
+		strv_add(&l, path);
+	}
+	strv_free(&sub);
+	for (size_t i = 0; i < l.n; i++)
+		if (is_file(l.v[i]))
+			printf("wq %s %s\n", l.v[i], cat(l.v[i], buf, sizeof(buf)));
+	strv_free(&l);
+
+	list_dir(&l, "/sys/devices/system/cpu", "cpu", 0);
+	for (size_t i = 0; i < l.n; i++) {
+		snprintf(path, sizeof(path), "%s/power/pm_qos_resume_latency_us", l.v[i]);
+		if (access(path, F_OK) == 0)
+			printf("pmqos %s %s\n", path, cat(path, buf, sizeof(buf)));
+	}
+	strv_free(&l);
+
+	walk_dirs(&l, cgroot);
+	strv_sort(&l);
+	for (size_t i = 0; i < l.n; i++)
+		printf("cgroup-dir %s\n", l.v[i]);
+	struct strv files = { 0 };
+	for (size_t i = 0; i < l.n; i++) {
+		DIR *d = opendir(l.v[i]);
+		if (!d)
+			continue;
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (is_cgroup_file(e->d_name)) {
+				snprintf(path, sizeof(path), "%s/%s", l.v[i], e->d_name);
+				strv_add(&files, path);
+			}
+		closedir(d);
+	}
+	strv_free(&l);
+	strv_sort(&files);
+	for (size_t i = 0; i < files.n; i++)
+		printf("cgroup %s %s\n", files.v[i], cat(files.v[i], buf, sizeof(buf)));
+	strv_free(&files);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int do_tasks(void)
+{
+	static char allowed[8192];
+	char comm[256];
+	struct strv l = { 0 };
+	list_dir(&l, "/proc", "", 1);
+	for (size_t i = 0; i < l.n; i++) {
+		const char *pid = l.v[i] + strlen("/proc/");
+		unsigned long flags;
+		unsigned long long start;
+		if (stat_fields(pid, comm, sizeof(comm), &flags, &start) < 0)
+			continue;
+		cpus_allowed(pid, allowed, sizeof(allowed));
+		const char *kind = "-";
+		if ((flags & PF_KTHREAD) && (flags & PF_NO_SETAFFINITY))
+			kind = "kthread+nosetaffinity";
+		else if (flags & PF_KTHREAD)
+			kind = "kthread";
+		else if (flags & PF_NO_SETAFFINITY)
+			kind = "nosetaffinity";
+		printf("%s@%llu %s %s %s\n", pid, start, kind, allowed[0] ? allowed : "-",
+		       comm);
+	}
+	strv_free(&l);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	size_t size = CPU_ALLOC_SIZE(MAX_CPUS);
@@ -185,6 +540,16 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "write"))
 		return do_write(argv[2], argv[3]);
+	if (argc >= 3 && !strcmp(argv[1], "write-each")) {
+		int r = 0;
+		for (int i = 3; i < argc; i++) {
+			printf("%s ", argv[i]);
+			fflush(stdout);
+			if (do_write(argv[2], argv[i]) == 1)
+				r = 1;
+		}
+		return r;
+	}
 	if (argc == 3 && !strcmp(argv[1], "getaffinity")) {
 		if (sched_getaffinity(atoi(argv[2]), size, set) < 0)
 			return report(-1);
@@ -202,7 +567,13 @@ int main(int argc, char **argv)
 		return do_flags(argv[2]);
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "sendframe"))
 		return do_sendframe(argv[2], argc == 4 ? atoi(argv[3]) : 1);
-	fprintf(stderr, "usage: vmhelper write PATH VALUE | getaffinity PID | "
-			"setaffinity PID LIST | flags PID | sendframe IFNAME [N]\n");
+	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "snapshot"))
+		return do_snapshot(argc == 3 ? argv[2] : "/sys/fs/cgroup");
+	if (argc == 2 && !strcmp(argv[1], "tasks"))
+		return do_tasks();
+	fprintf(stderr, "usage: vmhelper write PATH VALUE | write-each PATH VALUE... | "
+			"getaffinity PID | "
+			"setaffinity PID LIST | flags PID | sendframe IFNAME [N] | "
+			"snapshot [CGROUPDIR] | tasks\n");
 	return 2;
 }

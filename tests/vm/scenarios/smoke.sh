@@ -10,6 +10,7 @@ W=/sys/devices/virtual/workqueue
 CPU=/sys/devices/system/cpu
 info "kernel $(uname -r) cgroup=$VM_CGROUP"
 
+phase topology
 # --- CPUs and SMT topology -------------------------------------------------
 expect_eq cpus-online "$(cat $CPU/online)" "0-7"
 sib=$(cat $CPU/cpu0/topology/thread_siblings_list)
@@ -21,6 +22,7 @@ info "smt: cpu0 siblings=$sib cpu1 siblings=$(cat $CPU/cpu1/topology/thread_sibl
     "core_cpus(cpu4)=$(cat $CPU/cpu4/topology/core_cpus_list)" \
     "smt/active=$(cat $CPU/smt/active 2>/dev/null)"
 
+phase irqs
 # --- IRQs ------------------------------------------------------------------
 nirq=0 managed='' refused=''
 for d in /proc/irq/[0-9]*; do
@@ -30,7 +32,8 @@ for d in /proc/irq/[0-9]*; do
     # Writing the current value back changes nothing, but a managed IRQ
     # (or one that cannot be moved at all, like the timer) refuses:
     # EIO on 6.1, EPERM on 6.12.
-    r=$(write_errno "$d/smp_affinity_list" "$(cat "$d/smp_affinity_list")")
+    read -r cur < "$d/smp_affinity_list"     # a builtin: no fork per IRQ
+    r=$(write_errno "$d/smp_affinity_list" "$cur")
     case $r in
         "ERR EIO"*|"ERR EPERM"*)
             name=$(irq_name $i)
@@ -72,6 +75,7 @@ else
 fi
 info "default_smp_affinity=$(cat /proc/irq/default_smp_affinity)"
 
+phase workqueues
 # --- workqueues --------------------------------------------------------------
 old=$(cat $W/cpumask)
 r=$(write_errno $W/cpumask 3)
@@ -86,6 +90,7 @@ info "workqueue: cpumask was '$old', write 0 -> $(write_errno $W/cpumask 0);" \
     "files: $(ls $W | tr '\n' ' ')"
 info "workqueue writeback: $(ls $W/writeback | tr '\n' ' ')"
 
+phase power
 # --- power -------------------------------------------------------------------
 f=$CPU/cpu2/power/pm_qos_resume_latency_us
 if [ -f $f ]; then
@@ -107,17 +112,13 @@ info "cpuidle: driver=$(cat $CPU/cpuidle/current_driver 2>/dev/null)" \
 info "cpufreq: $(ls $CPU/cpu0/cpufreq 2>&1 | tr '\n' ' ')"
 info "isolated='$(cat $CPU/isolated)' nohz_full='$(cat $CPU/nohz_full)'"
 
+phase kthreads
 # --- kernel threads ----------------------------------------------------------
-nk=0 nnoaff=0
-for p in $(ls /proc | grep '^[0-9]*$'); do
-    fl=$(vmhelper flags $p 2>/dev/null) || continue
-    case $fl in
-        nosetaffinity) nk=$((nk + 1)); nnoaff=$((nnoaff + 1)) ;;
-        kthread) nk=$((nk + 1)) ;;
-    esac
-done
-info "kthreads: $nk, of which PF_NO_SETAFFINITY: $nnoaff"
+# (one vmhelper listing: a `vmhelper flags` per PID took ~10 s under TCG)
+info "kthreads: $(vmhelper tasks | awk '$2 ~ /kthread/ { nk++ }
+    $2 ~ /nosetaffinity/ { nn++ } END { print nk + 0 ", of which PF_NO_SETAFFINITY: " nn + 0 }')"
 
+phase cgroups
 # --- cgroups -----------------------------------------------------------------
 b1=$(sed -n 1p $VM_BUSY_PIDS)
 s1=$(sed -n 1p $VM_SLEEP_PIDS)
@@ -221,20 +222,31 @@ v1_cpuset() {
         "load_balance=$(cat $V/cpuset.sched_load_balance) tasks=$(wc -l < $V/tasks)"
     mkdir $V/host $V/vm
     check v1-host-set v1_sets
-    ok=0 kok=0 einval=0 esrch=0 other=
-    for p in $(cat $V/tasks); do
-        r=$(vmhelper write $V/host/tasks $p)
+    # Every root task, one write(2) each, in one vmhelper process; which
+    # moved tasks are kernel threads from one vmhelper listing (a fork
+    # per task, twice, took ~25 s under TCG).
+    vmhelper tasks > /tmp/tasks
+    vmhelper write-each $V/host/tasks $(cat $V/tasks) > /tmp/moves
+    einval=0 esrch=0 other= moved=
+    while read -r p r; do
         case $r in
-            OK) [ "$(vmhelper flags $p)" = - ] && ok=$((ok + 1)) || kok=$((kok + 1)) ;;
+            OK) moved="$moved $p" ;;
             "ERR EINVAL"*) einval=$((einval + 1)) ;;
             "ERR ESRCH"*) esrch=$((esrch + 1)) ;;
             *) other="$other $p:$r" ;;
         esac
-    done
-    info "v1 move root tasks to host: user moved=$ok kthreads moved=$kok" \
+    done < /tmp/moves
+    printf '%s\n' $moved > /tmp/moved
+    info "v1 move root tasks to host: $(awk '
+        FILENAME == ARGV[1] { split($1, k, "@"); kind[k[1]] = $2; next }
+        NF == 0 { next } kind[$1] ~ /kthread/ { kok++; next } { ok++ }
+        END { printf "user moved=%d kthreads moved=%d", ok, kok }' /tmp/tasks /tmp/moved)" \
         "EINVAL=$einval ESRCH(exited)=$esrch other=[$other]"
-    info "v1 kthreads left in root: $(for p in $(cat $V/tasks); do
-        [ "$(vmhelper flags $p)" = - ] || cat /proc/$p/comm; done 2>/dev/null |
+    vmhelper tasks > /tmp/tasks
+    info "v1 kthreads left in root: $(awk '
+        FILENAME == ARGV[1] { split($1, k, "@"); if ($2 ~ /kthread/) {
+            c = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", c); comm[k[1]] = c }; next }
+        $1 in comm { print comm[$1] }' /tmp/tasks $V/tasks |
         sed 's/[0-9/:].*//' | sort | uniq -c | awk '{ printf "%s*%s ", $2, $1 }')"
     info "v1 shielded: $(tasks)"
     a=$(cpus_allowed $s1)
@@ -269,6 +281,7 @@ case $VM_CGROUP in
         ;;
 esac
 
+phase binary
 # --- the binary ----------------------------------------------------------------
 if [ -n "${CPUSHIELD:-}" ]; then
     if out=$($CPUSHIELD --version 2>&1); then
@@ -279,4 +292,5 @@ if [ -n "${CPUSHIELD:-}" ]; then
     fi
 fi
 
+phase end
 done_
