@@ -15,7 +15,7 @@
 #define MAGIC "cpushield-journal 1"
 
 char *journal_escape(const char *s) {
-        char *out = xmalloc(strlen(s) * 2 + 1), *p = out;
+        char *out = xmalloc(strlen(s) * 4 + 1), *p = out;
 
         for (; *s; s++)
                 switch (*s) {
@@ -29,17 +29,28 @@ char *journal_escape(const char *s) {
                         *p++ = '\\', *p++ = '\\';
                         break;
                 default:
-                        *p++ = *s;
+                        if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                                p += sprintf(p, "\\x%02x", (unsigned char) *s);
+                        else
+                                *p++ = *s;
                 }
         *p = 0;
         return out;
+}
+
+static int hexval(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 char *journal_unescape(const char *s) {
         char *out = xmalloc(strlen(s) + 1), *p = out;
 
         for (; *s; s++) {
-                if (*s == '\\' && s[1]) {
+                if (*s == '\\' && s[1] == 'x' && hexval(s[2]) >= 0 && hexval(s[3]) >= 0 &&
+                    (hexval(s[2]) << 4 | hexval(s[3])) != 0) {
+                        *p++ = (char) (hexval(s[2]) << 4 | hexval(s[3]));
+                        s += 3;
+                } else if (*s == '\\' && s[1]) {
                         s++;
                         *p++ = *s == 't' ? '\t' : *s == 'n' ? '\n' : *s;
                 } else
@@ -301,7 +312,12 @@ int journal_unescape_strict(const char *s, size_t n, char **ret) {
                                 *p++ = '\n';
                         else if (s[i] == '\\')
                                 *p++ = '\\';
-                        else
+                        else if (s[i] == 'x' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0 &&
+                                 (hexval(s[i + 1]) << 4 | hexval(s[i + 2])) != 0) {
+                                /* other control characters, as journal_escape writes them */
+                                *p++ = (char) (hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+                                i += 2;
+                        } else
                                 goto fail;
                 } else if (ch < 0x20 || ch == 0x7f)
                         goto fail;
@@ -343,13 +359,28 @@ static bool vm_field_valid(const char *s) {
         return true;
 }
 
-/* Checks one record; NULL if it can be used, else why not. f[] are the
- * unescaped fields. */
-static const char *check_record(char **f, size_t n, Journal *j) {
+/* What an item may hold, for reading and for writing alike. */
+static const char *check_item(const char *kind, const char *target, const char *vm, const char *ident) {
         Target t;
         TargetOp op;
         const char *why = NULL;
 
+        if (target_parse(target, &t) < 0)
+                return "the target is not one cpushield manages";
+        if (target_check_kind(kind, &t, NULL, &op, &why) < 0)
+                return why;
+        if (!vm_field_valid(vm))
+                return "the VM field holds characters no VM name has";
+        if (op == TARGET_OP_AFFINITY && ident[0] && !all_digits(ident, 20))
+                return "the task start time is not a number";
+        if (op != TARGET_OP_AFFINITY && op != TARGET_OP_LIBVIRT_PIN && ident[0])
+                return "an identity field where none belongs";
+        return NULL;
+}
+
+/* Checks one record; NULL if it can be used, else why not. f[] are the
+ * unescaped fields. */
+static const char *check_record(char **f, size_t n, Journal *j) {
         if (streq(f[0], "boot")) {
                 if (n != 2)
                         return "a boot record has 2 fields";
@@ -365,17 +396,7 @@ static const char *check_record(char **f, size_t n, Journal *j) {
                         return "an item record has 8 fields";
                 if (!all_digits(f[1], 10) || (seq = strtoull(f[1], NULL, 10)) >= UINT32_MAX)
                         return "the sequence number is not a number";
-                if (target_parse(f[3], &t) < 0)
-                        return "the target is not one cpushield manages";
-                if (target_check_kind(f[2], &t, NULL, &op, &why) < 0)
-                        return why;
-                if (!vm_field_valid(f[6]))
-                        return "the VM field holds characters no VM name has";
-                if (op == TARGET_OP_AFFINITY && f[7][0] && !all_digits(f[7], 20))
-                        return "the task start time is not a number";
-                if (op != TARGET_OP_AFFINITY && op != TARGET_OP_LIBVIRT_PIN && f[7][0])
-                        return "an identity field where none belongs";
-                return NULL;
+                return check_item(f[2], f[3], f[6], f[7]);
         }
         if (streq(f[0], "applied")) {
                 if (n != 3)
@@ -828,9 +849,16 @@ void journal_close(Journal *j) {
 int journal_record(Journal *j, const char *kind, const char *target, const char *ident, const char *original,
                    const char *intended, const char *vm) {
         JournalItem *it = journal_find(j, target);
-        _cleanup_free_ char *t = journal_escape(target), *o = NULL, *w = journal_escape(intended),
-                            *v = journal_escape(strempty(vm)), *id = NULL, *line = NULL;
-        int r = ensure_open(j);
+        _cleanup_free_ char *t = NULL, *o = NULL, *w = NULL, *v = NULL, *id = NULL, *line = NULL;
+        int r;
+
+        /* Never journal (and so never write) what could not be read back. */
+        if (check_item(kind, target, strempty(vm), it ? it->ident : strempty(ident)))
+                return -EINVAL;
+        t = journal_escape(target);
+        w = journal_escape(intended);
+        v = journal_escape(strempty(vm));
+        r = ensure_open(j);
 
         if (r < 0)
                 return r;
@@ -876,7 +904,11 @@ static int append_record(Journal *j, const char *tag, const char *target, const 
 
 int journal_applied(Journal *j, const char *target, const char *value) {
         JournalItem *it = journal_find(j, target);
-        int r = append_record(j, "applied", target, value);
+        int r;
+
+        if (target_parse(target, NULL) < 0)
+                return -EINVAL;
+        r = append_record(j, "applied", target, value);
 
         if (r < 0)
                 return r;
@@ -902,6 +934,8 @@ int journal_forget(Journal *j, const char *target) {
 int journal_refused(Journal *j, const char *target) {
         int r;
 
+        if (target_parse(target, NULL) < 0)
+                return -EINVAL;
         if (strlist_contains(&j->refused, target))
                 return 0;
         r = append_record(j, "refused", target, NULL);

@@ -159,3 +159,49 @@ Test(journal, refused_targets_persist_for_the_boot, .init = setup, .fini = teard
         cr_assert_eq(j.refused.n, 0, "what one boot's kernel refused says nothing about the next");
         journal_close(&j);
 }
+
+Test(journal, control_characters_roundtrip_strictly) {
+        const char *cases[] = { "cr\rhere", "\x01\x1f\x7f", "tab\tnl\nbs\\", "plain" };
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                char *e = journal_escape(cases[i]), *u = NULL;
+                for (const char *c = e; *c; c++)
+                        cr_assert((unsigned char) *c >= 0x20 && *c != 0x7f, "raw control character in '%s'", e);
+                cr_assert_eq(journal_unescape_strict(e, strlen(e), &u), 0, "%s", e);
+                cr_assert_str_eq(u, cases[i]);
+                free(u);
+                free(e);
+        }
+        char *u = NULL;
+        cr_assert_eq(journal_unescape_strict("a\\x00b", 6, &u), -EINVAL, "no NUL through an escape");
+        cr_assert_eq(journal_unescape_strict("a\\x1", 4, &u), -EINVAL);
+        cr_assert_eq(journal_unescape_strict("a\\q", 3, &u), -EINVAL);
+        cr_assert_eq(journal_unescape_strict("a\\", 2, &u), -EINVAL);
+}
+
+Test(journal, nothing_unreadable_is_ever_written, .init = setup, .fini = teardown) {
+        Journal j;
+        char *w = NULL, *e = NULL;
+
+        cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
+        /* a target outside the set, or a kind that does not fit: refused
+         * before the journal, so before any write */
+        cr_assert_eq(journal_record(&j, "irq/write", "/etc/passwd", "", "x", "y", "vm"), -EINVAL);
+        cr_assert_eq(journal_record(&j, "kthread/affinity", "/proc/irq/1/smp_affinity_list", "", "0-7", "0", "vm"),
+                     -EINVAL);
+        cr_assert_eq(journal_record(&j, "kthread/affinity", "/proc/12", "notatime", "0-7", "0", "vm"), -EINVAL);
+        cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/1/smp_affinity_list", "", "0-7", "0", "a b"), -EINVAL);
+        cr_assert_eq(journal_refused(&j, "/proc/irq/x/smp_affinity_list"), -EINVAL);
+        cr_assert_eq(journal_applied(&j, "x", "1"), -EINVAL);
+        char *path = xasprintf("%s/journal", dir);
+        cr_assert_eq(access(path, F_OK), -1, "nothing was journaled");
+        /* values with control characters are fine: escaped */
+        cr_assert_eq(journal_record(&j, "cpuset/write", "/sys/fs/cgroup/machine.slice/cpuset.cpus", "", "0-7\r", "1\x01",
+                                    "vm"), 0);
+        journal_close(&j);
+        cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
+        cr_assert_eq(j.n_items, 1);
+        cr_assert_str_eq(j.items[0].original, "0-7\r");
+        journal_close(&j);
+        free(path);
+}
