@@ -21,6 +21,7 @@
  *  torn last line (crash while appending)        left out and noted: its write never happened
  *  full filesystem during compaction             real errno, no journal.tmp left, journal intact
  *  a journal that is a FIFO or a symlink         refused, no hang
+ *  state dir of the running non-root user        trusted; another user's refused
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "apply.h"
 #include "config.h"
@@ -527,4 +529,39 @@ Test(hostile, full_filesystem_during_compaction, .init = setup, .fini = teardown
         free(after);
         free(jp);
         free(tmpf);
+}
+
+/* As an unprivileged user: one's own state directory is trusted, another
+ * user's is not, whatever its mode. */
+Test(hostile, unprivileged_user, .init = setup, .fini = teardown) {
+        if (geteuid() != 0)
+                cr_skip_test("needs root to become another user");
+        char *mine = path_in(tmp, "mine"), *theirs = path_in(tmp, "theirs");
+        cr_assert_eq(chmod(tmp, 0755), 0);
+        cr_assert_eq(mkdir(mine, 0700), 0);
+        cr_assert_eq(chown(mine, 65534, 65534), 0);
+        cr_assert_eq(mkdir(theirs, 0755), 0); /* readable: only its owner is wrong */
+        cr_assert_eq(chown(theirs, 12345, 12345), 0);
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                int lock = -1, ok = 0;
+                char *err = NULL;
+                if (setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(2);
+                ok += state_lock(mine, 0, &lock, &err) == 0;
+                if (err)
+                        fprintf(stderr, "mine: %s\n", err);
+                free(err);
+                err = NULL;
+                ok += state_lock(theirs, 0, &lock, &err) == -EPERM && strstr(err, "owned by uid 12345");
+                if (ok != 2)
+                        fprintf(stderr, "theirs: %s\n", err ? err : "");
+                _exit(ok == 2 ? 0 : 1);
+        }
+        int status;
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+        free(mine);
+        free(theirs);
 }
