@@ -142,6 +142,10 @@ restart:
                                 rest = NULL;
                 }
                 bool last = !rest;
+                if (streq(p, ".") && !last) {
+                        p = rest;
+                        continue;
+                }
                 char *path = xasprintf("%s/%s", shown, p);
                 free(shown);
                 shown = path;
