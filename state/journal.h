@@ -19,7 +19,8 @@
  *   forget  <target>
  *   refused <target>       the kernel refused it (managed IRQ): don't retry
  *
- * Values escape tab, newline and backslash as \t, \n, \\.
+ * Values escape tab, newline and backslash as \t, \n, \\, and other control
+ * characters as \xHH.
  *
  * Reading is binary-safe and strict: a record is read only when every byte
  * of its line is understood (no NUL, no control character, no unknown
