@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "target.h"
 #include "util.h"
 
 /* The journal: for every item cpushield changed, the value it had before
@@ -18,7 +19,18 @@
  *   forget  <target>
  *   refused <target>       the kernel refused it (managed IRQ): don't retry
  *
- * Values escape tab, newline and backslash as \t, \n, \\. */
+ * Values escape tab, newline and backslash as \t, \n, \\, and other control
+ * characters as \xHH.
+ *
+ * Reading is binary-safe and strict: a record is read only when every byte
+ * of its line is understood (no NUL, no control character, no unknown
+ * escape, the right number of fields, a KIND/OP pair cpushield journals and
+ * a target of the closed set in target.h). Any other line is "damaged": its
+ * line number, the reason and its raw bytes are kept in the Journal, never
+ * dropped, and written back by every rewrite of the journal, so an original
+ * cpushield cannot read is never lost either. A last line without its
+ * newline is a record torn by a crash while it was being appended: the
+ * write it announced never happened, so it is left out and noted in torn. */
 
 typedef struct JournalItem {
         unsigned seq;   /* order of first change: revert goes backwards */
@@ -42,20 +54,73 @@ typedef struct Journal {
         unsigned next_seq;
         StrList active; /* VMs activated by hand or by the hook */
         StrList refused; /* targets the kernel refused this boot */
+        /* Unreadable lines: "FILE:LINE: reason", one per line, in order... */
+        StrList damaged;
+        /* ...and their raw bytes, each followed by '\n', kept verbatim. */
+        char *damaged_raw;
+        size_t damaged_raw_len;
+        /* "FILE:LINE: ..." for a torn last line that was left out. */
+        StrList torn;
 } Journal;
+
+/* Flags of journal_open_full(). */
+typedef enum JournalFlags {
+        /* Load a journal with damaged lines anyway (revert --force): the
+         * readable items are in *ret, the damaged ones in ret->damaged and
+         * copied to JOURNAL_UNREADABLE_FILE beside the journal. */
+        JOURNAL_ALLOW_DAMAGED = 1 << 0,
+} JournalFlags;
+
+#define JOURNAL_UNREADABLE_FILE "journal.unreadable"
+#define JOURNAL_SIZE_MAX (64u * 1024 * 1024)
+#define JOURNAL_LINE_MAX (64u * 1024)
+
+/* Opens the state directory without following a symbolic link at its last
+ * component, after checking it and every parent up to / (sshd's
+ * StrictModes): owned by root or the running user, not writable by group or
+ * others; a parent may be world-writable only if sticky and root-owned
+ * (/tmp). create: make what is missing (parents 0755, the directory 0700),
+ * and only after the existing part was checked. -ENOENT when it does not
+ * exist and !create, -EPERM when it is not trusted, -ELOOP when it is a
+ * symbolic link; *ret_error says which path and why. */
+int state_dir_open(const char *dir, bool create, int *ret_fd, char **ret_error);
+
+/* Parses a journal image (any bytes) into *ret: items, refused, boot id,
+ * damaged and torn lines. path names the file in messages. Returns 0, or
+ * -EBADMSG when the first line is not the journal header (nothing else is
+ * read then, *ret_error says so). Never fails on damaged lines: they are in
+ * ret->damaged. *ret is valid for journal_close in every case. */
+int journal_parse(const char *path, const char *data, size_t len, Journal *ret, char **ret_error);
+
+static inline bool journal_is_damaged(const Journal *j) {
+        return j->damaged.n > 0;
+}
 
 /* Opens (creating) the state directory and takes its lock, waiting at most
  * timeout_s seconds; -EWOULDBLOCK with *ret_error naming the holder. */
 int state_lock(const char *dir, unsigned timeout_s, int *ret_lock_fd, char **ret_error);
 
 /* Loads the journal of this boot; a journal of another boot is renamed
- * aside ("journal.<boot>.stale") and reported through *ret_warning. */
+ * aside ("journal.<boot>.stale") and reported through *ret_warning.
+ * A journal with damaged lines is refused: -EBADMSG, *ret_error naming the
+ * first bad FILE:LINE, nothing written, *ret untouched. boot_id must be
+ * boot_id_valid() or NULL ("unknown"); otherwise -EINVAL. */
 int journal_open(const char *dir, const char *boot_id, Journal *ret, char **ret_warning, char **ret_error);
-/* Reads the journal without the lock and without setting anything aside,
- * for plan, status and verify. A journal of another boot, or none at all
- * (no state directory yet), reads as empty; *ret is always valid for
- * journal_close. */
+/* Same, with JournalFlags. With JOURNAL_ALLOW_DAMAGED a damaged journal
+ * loads (returns 0) with its readable items; the caller must report
+ * ret->damaged and exit 1 after restoring what it could. */
+int journal_open_full(const char *dir, const char *boot_id, unsigned flags, Journal *ret, char **ret_warning,
+                      char **ret_error);
+/* Reads the journal without the lock and without writing or setting
+ * anything aside, for plan, status and verify. No state directory or no
+ * journal, or a journal of another boot: empty, 0. A damaged journal:
+ * -EBADMSG, with the readable items and ret->damaged filled in. An
+ * untrusted state directory or an I/O error: that error. *ret is always
+ * valid for journal_close. */
 int journal_peek(const char *dir, const char *boot_id, Journal *ret);
+/* journal_peek with the reason of an error in *ret_error (which may be set
+ * even when 0 is returned: the warning about another boot's journal). */
+int journal_peek_full(const char *dir, const char *boot_id, Journal *ret, char **ret_error);
 void journal_close(Journal *j);
 
 JournalItem *journal_find(const Journal *j, const char *target);
@@ -74,4 +139,8 @@ int journal_compact(Journal *j);
 int active_save(Journal *j);
 
 char *journal_escape(const char *s);
+/* Lenient: an unknown escape "\\x" gives "x". */
 char *journal_unescape(const char *s);
+/* Strict, binary-safe: s[0..n) may only hold the three escapes and no NUL
+ * or control character; -EINVAL otherwise. */
+int journal_unescape_strict(const char *s, size_t n, char **ret);

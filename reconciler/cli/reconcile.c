@@ -106,7 +106,7 @@ static int reconcile_session(Session *s, Reconcile what, const char *name) {
         if (o->check && what == RECONCILE_APPLY) {
                 if (session_peek(s) < 0)
                         return 1;
-        } else if (session_lock(s) < 0)
+        } else if (session_lock(s, what == RECONCILE_REVERT && o->force) < 0)
                 return 1;
         mark_active(&s->journal, what, name);
         if (what != RECONCILE_REVERT && session_active(s, name, &active, &warnings) < 0)
@@ -136,6 +136,8 @@ static int reconcile_session(Session *s, Reconcile what, const char *name) {
         r = apply_plan(s->backend, &s->host, &s->journal, &p, &res);
         print_result(o, &p, &res, o->command);
         ret = r < 0 ? 1 : (o->detailed_exitcodes && res.changed > 0) ? 2 : 0;
+        if (session_journal_damaged(s))
+                ret = 1; /* revert --force: the readable items are back, the rest is kept */
         apply_result_free(&res);
 out:
         plan_free(&p);

@@ -44,30 +44,54 @@ int session_open(Session *s, const Options *o, SessionFlags flags) {
         return 0;
 }
 
-int session_peek(Session *s) {
-        int r = journal_peek(s->o->state_dir, s->host.boot_id, &s->journal);
+/* The damaged lines of a journal, one error each. */
+static void print_damaged(const Journal *j) {
+        for (size_t i = 0; i < j->damaged.n; i++)
+                fprintf(stderr, "cpushield: %s\n", j->damaged.v[i]);
+}
 
-        if (r < 0 && r != -ENOENT) {
-                _cleanup_free_ char *msg = xasprintf("cpushield: %s/journal: cannot be read: %s", s->o->state_dir,
-                                                     strerror(-r));
-                return session_fatal(s->o, msg), r;
+int session_peek(Session *s) {
+        _cleanup_free_ char *err = NULL;
+        int r = journal_peek_full(s->o->state_dir, s->host.boot_id, &s->journal, &err);
+
+        if (r < 0) {
+                /* an unreadable journal is an error naming each bad line, never "empty" */
+                print_damaged(&s->journal);
+                if (s->journal.damaged.n == 0)
+                        session_fatal(s->o, err ? err : "cpushield: the journal cannot be read");
+                else
+                        fprintf(stderr, "cpushield: nothing was changed; 'revert --force' restores the readable "
+                                        "items and keeps the unreadable ones\n");
+                return r;
         }
         s->have_journal = true;
         return 0;
 }
 
-int session_lock(Session *s) {
+bool session_journal_damaged(const Session *s) {
+        if (!s->have_journal || !journal_is_damaged(&s->journal))
+                return false;
+        for (size_t i = 0; i < s->journal.damaged.n; i++)
+                fprintf(stderr, "cpushield: %s: kept, not restored (copy in %s/%s)\n", s->journal.damaged.v[i],
+                        s->o->state_dir, JOURNAL_UNREADABLE_FILE);
+        return true;
+}
+
+int session_lock(Session *s, bool allow_damaged) {
         _cleanup_free_ char *err = NULL, *warning = NULL;
         int r = state_lock(s->o->state_dir, s->o->wait_s, &s->lock_fd, &err);
 
         if (r < 0)
                 return session_fatal(s->o, err), r;
-        r = journal_open(s->o->state_dir, s->host.boot_id, &s->journal, &warning, &err);
+        r = journal_open_full(s->o->state_dir, s->host.boot_id, allow_damaged ? JOURNAL_ALLOW_DAMAGED : 0,
+                              &s->journal, &warning, &err);
         if (r < 0)
                 return session_fatal(s->o, err), r;
         s->have_journal = true;
         if (warning)
                 fprintf(stderr, "cpushield: warning: %s\n", warning);
+        for (size_t i = 0; i < s->journal.torn.n; i++)
+                fprintf(stderr, "cpushield: warning: %s\n", s->journal.torn.v[i]);
         return 0;
 }
 

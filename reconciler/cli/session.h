@@ -33,8 +33,12 @@ typedef enum SessionFlags {
 int session_open(Session *s, const Options *o, SessionFlags flags);
 /* The journal without the lock, writing nothing (plan, status, verify). */
 int session_peek(Session *s);
-/* Takes the state lock and opens the journal (commands that write). */
-int session_lock(Session *s);
+/* Takes the state lock and opens the journal (commands that write). A
+ * journal with unreadable lines is refused, unless allow_damaged (revert
+ * --force): then its readable items are there to restore. */
+int session_lock(Session *s, bool allow_damaged);
+/* After a run with allow_damaged: prints each unreadable line kept; true if any. */
+bool session_journal_damaged(const Session *s);
 /* Active VMs: "always" ones; ones activated by hand or by the hook
  * (journaled); libvirt ones whose domain runs or is paused when libvirt is
  * consulted (its answer then beats the journal, except for the VM named

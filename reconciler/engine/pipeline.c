@@ -46,3 +46,13 @@ int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
         *ret = p;
         return p.errors.n ? -EINVAL : 0;
 }
+
+int pipeline_plan_once(Host *h, const Config *c, const StrList *active, const Journal *j, bool force, Plan *ret) {
+        PipelineInput in = { .backend = backend_select(h), .host = h, .cfg = c, .active = active, .journal = j,
+                             .force = force };
+        Observed obs = {};
+        int r = pipeline_plan(&in, &obs, ret);
+
+        observed_free(&obs);
+        return r;
+}

@@ -25,3 +25,7 @@ typedef struct PipelineInput {
 HostParts pipeline_host_parts(void);
 /* Plans into *ret (valid on return either way); -EINVAL when the plan has errors. */
 int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret);
+
+/* For tests and fuzzers: the backend this host gets, and one Observed for
+ * one plan (freed before returning). */
+int pipeline_plan_once(Host *h, const Config *c, const StrList *active, const Journal *j, bool force, Plan *ret);

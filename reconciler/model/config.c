@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <yaml.h>
 
 #include "config.h"
+#include "target.h"
 
 typedef struct Parser {
         yaml_document_t *doc;
@@ -19,14 +25,36 @@ static Loc loc_of(const Parser *p, const yaml_node_t *n) {
         return (Loc) { p->file, (unsigned) n->start_mark.line + 1, (unsigned) n->start_mark.column + 1 };
 }
 
-static int fail_at(char **error, Loc l, const char *fmt, va_list ap) {
+/* Errors are one line, whatever a quoted value held: control characters
+ * are shown escaped. */
+static char *one_line(const char *s) {
+        char *out = xmalloc(strlen(s) * 4 + 1), *p = out;
+
+        for (; *s; s++) {
+                unsigned char ch = (unsigned char) *s;
+                if (ch == '\n')
+                        p += sprintf(p, "\\n");
+                else if (ch == '\t')
+                        p += sprintf(p, "\\t");
+                else if (ch < 0x20 || ch == 0x7f)
+                        p += sprintf(p, "\\x%02x", ch);
+                else
+                        *p++ = (char) ch;
+        }
+        *p = 0;
+        return out;
+}
+
+__attribute__((format(printf, 3, 0))) static int fail_at(char **error, Loc l, const char *fmt, va_list ap) {
         _cleanup_free_ char *msg = NULL;
 
         if (vasprintf(&msg, fmt, ap) < 0)
                 abort();
-        if (!*error)
-                *error = l.line ? xasprintf("%s:%u:%u: %s", l.file, l.line, l.column, msg)
-                                : xasprintf("%s: %s", l.file, msg);
+        if (!*error) {
+                _cleanup_free_ char *line = l.line ? xasprintf("%s:%u:%u: %s", l.file, l.line, l.column, msg)
+                                                   : xasprintf("%s: %s", l.file, msg);
+                *error = one_line(line);
+        }
         return -EINVAL;
 }
 
@@ -84,9 +112,70 @@ static int expect_mapping(Parser *p, const yaml_node_t *n, const char *what) {
         return 0;
 }
 
+/* Duplicate keys in linear time: an open-addressing set of the key nodes
+ * seen so far in one mapping, hashed with a per-process seed so that a
+ * crafted file cannot make every key collide. */
+typedef struct KeySet {
+        const yaml_node_t **slots;
+        size_t mask;
+} KeySet;
+
+static uint64_t hash_seed(void) {
+        static uint64_t seed;
+
+        if (!seed) {
+                const unsigned char *r = (const unsigned char *) getauxval(AT_RANDOM);
+                uint64_t v = 0x9e3779b97f4a7c15ull;
+                if (r)
+                        memcpy(&v, r, sizeof v);
+                seed = v | 1;
+        }
+        return seed;
+}
+
+static uint64_t hash_str(const char *s) {
+        uint64_t h = hash_seed();
+
+        for (; *s; s++) {
+                h ^= (unsigned char) *s;
+                h *= 0x100000001b3ull;
+                h ^= h >> 29;
+        }
+        return h ^ (h >> 32);
+}
+
+static KeySet keyset_new(size_t n) {
+        size_t cap = 8;
+
+        while (cap < 2 * n)
+                cap *= 2;
+        return (KeySet) { xcalloc(cap, sizeof(yaml_node_t *)), cap - 1 };
+}
+
+static void keyset_free(KeySet *k) {
+        free(k->slots);
+}
+
+/* Adds key; returns the earlier node with the same text, or NULL. */
+static const yaml_node_t *keyset_add(KeySet *k, const yaml_node_t *key) {
+        const char *s = (const char *) key->data.scalar.value;
+
+        for (size_t i = hash_str(s) & k->mask;; i = (i + 1) & k->mask) {
+                if (!k->slots[i]) {
+                        k->slots[i] = key;
+                        return NULL;
+                }
+                if (streq((const char *) k->slots[i]->data.scalar.value, s))
+                        return k->slots[i];
+        }
+}
+
 /* Checks every key of a mapping: a scalar, known, not repeated. An unknown
  * key gets the nearest valid one as a suggestion. */
 static int check_keys(Parser *p, yaml_node_t *map, const char *const *allowed, const char *where) {
+        size_t n_pairs = (size_t) (map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+        _cleanup_(keyset_free) KeySet seen = keyset_new(n_pairs);
+
         FOREACH_PAIR(pair, map) {
                 yaml_node_t *k = node(p, pair->key);
                 const char *key = scalar(k), *best = NULL;
@@ -94,13 +183,10 @@ static int check_keys(Parser *p, yaml_node_t *map, const char *const *allowed, c
 
                 if (!key)
                         return fail(p, k, "keys of %s must be plain names", where);
-                FOREACH_PAIR(other, map) {
-                        if (other == pair)
-                                break;
-                        if (streq_ptr(scalar(node(p, other->key)), key))
-                                return fail(p, k, "duplicate key '%s' in %s (first at line %lu)", key, where,
-                                            (unsigned long) node(p, other->key)->start_mark.line + 1);
-                }
+                const yaml_node_t *first = keyset_add(&seen, k);
+                if (first)
+                        return fail(p, k, "duplicate key '%s' in %s (first at line %lu)", key, where,
+                                    (unsigned long) first->start_mark.line + 1);
                 if (!allowed)
                         continue;
                 bool ok = false;
@@ -132,8 +218,11 @@ static int check_keys(Parser *p, yaml_node_t *map, const char *const *allowed, c
         return 0;
 }
 
+/* A name that can become a file or cgroup name on every layout
+ * ("cpushield.NAME" under the v1 cpuset mount): [A-Za-z0-9][A-Za-z0-9_.-]*,
+ * at most CONFIG_NAME_MAX characters. */
 static bool valid_name(const char *s) {
-        if (!isalnum((unsigned char) s[0]))
+        if (!s || !isalnum((unsigned char) s[0]) || strlen(s) > CONFIG_NAME_MAX)
                 return false;
         for (; *s; s++)
                 if (!isalnum((unsigned char) *s) && !strchr("_.-", *s))
@@ -285,6 +374,9 @@ static int parse_host(Parser *p, yaml_node_t *n) {
 
         if ((r = expect_mapping(p, n, "host")) < 0 || (r = check_keys(p, n, keys, "host")) < 0)
                 return r;
+        if (c->has_host)
+                return fail(p, n, "'host' is already defined at %s:%u:%u; give it in one file only", c->host_loc.file,
+                            c->host_loc.line, c->host_loc.column);
         r = parse_cpu_selector(p, n, "host", &c->host_cpus, &c->host_loc);
         if (r < 0)
                 return r;
@@ -294,9 +386,11 @@ static int parse_host(Parser *p, yaml_node_t *n) {
                         yaml_node_t *v = node(p, pair->value);
                         if ((r = parse_string(p, v, "host.partition", &c->partition)) < 0)
                                 return r;
-                        if (c->partition[0] == '/' || strstr(c->partition, ".."))
+                        _cleanup_free_ char *t = xasprintf(CGROUP_MOUNT "/%s/cpuset.cpus.partition", c->partition);
+                        if (c->partition[0] == '/' || strlen(c->partition) > 1024 || target_parse(t, NULL) < 0)
                                 return fail(p, v, "host.partition must be a cgroup path relative to the cgroup root, "
-                                                  "like \"machine.slice\", got '%s'", c->partition);
+                                                  "like \"machine.slice\", without '.', '..', empty parts or "
+                                                  "spaces, got '%.80s'", c->partition);
                 }
         return 0;
 }
@@ -330,8 +424,9 @@ static int parse_profile(Parser *p, yaml_node_t *k, yaml_node_t *n) {
         int r;
 
         if (!valid_name(name))
-                return fail(p, k, "power profile name '%s' must start with a letter or digit and contain only letters, "
-                                  "digits, '_', '.', '-'", name);
+                return fail(p, k, "power profile name '%.80s%s' must start with a letter or digit, contain only "
+                                  "letters, digits, '_', '.', '-', and be at most %u characters long",
+                            name, strlen(name) > 80 ? "..." : "", CONFIG_NAME_MAX);
         for (size_t i = 0; i < p->cfg->n_profiles; i++)
                 if (streq(p->cfg->profiles[i].name, name))
                         return fail(p, k, "power profile '%s' is already defined at %s:%u:%u", name,
@@ -343,6 +438,8 @@ static int parse_profile(Parser *p, yaml_node_t *k, yaml_node_t *n) {
         if (n->data.mapping.pairs.start == n->data.mapping.pairs.top)
                 return fail(p, n, "%s sets nothing", where);
 
+        if (p->cfg->n_profiles >= CONFIG_PROFILES_MAX)
+                return fail(p, k, "more than %u power profiles", CONFIG_PROFILES_MAX);
         pp = array_push(&p->cfg->profiles, &p->cfg->n_profiles, sizeof(PowerProfile));
         pp->name = xstrdup(name);
         pp->loc = loc_of(p, k);
@@ -354,6 +451,11 @@ static int parse_profile(Parser *p, yaml_node_t *k, yaml_node_t *n) {
                 if (streq(key, "governor")) {
                         if ((r = parse_string(p, v, "governor", &pp->governor)) < 0)
                                 return r;
+                        /* the kernel's CPUFREQ_NAME_LEN is 16 */
+                        if (strlen(pp->governor) > 15 || strspn(pp->governor, "abcdefghijklmnopqrstuvwxyz"
+                                                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+                                                                     strlen(pp->governor))
+                                return fail(p, v, "governor '%.80s' is not a cpufreq governor name", pp->governor);
                         pp->governor_loc = loc_of(p, v);
                 } else if (streq(key, "max_wakeup_latency_us")) {
                         if ((r = parse_uint(p, v, "max_wakeup_latency_us", &u)) < 0)
@@ -387,6 +489,8 @@ static int parse_profile(Parser *p, yaml_node_t *k, yaml_node_t *n) {
 static int parse_pin_list(Parser *p, yaml_node_t *n, Vm *vm) {
         if (n->type != YAML_SEQUENCE_NODE)
                 return fail(p, n, "vcpu_pins must be a list of CPU lists (entry n pins vCPU n), got %s", type_name(n));
+        if ((size_t) (n->data.sequence.items.top - n->data.sequence.items.start) > CONFIG_PINS_MAX)
+                return fail(p, n, "vcpu_pins has more than %u entries", CONFIG_PINS_MAX);
         FOREACH_ITEM(item, n) {
                 yaml_node_t *v = node(p, *item);
                 Pin *pin = array_push(&vm->vcpu_pins, &vm->n_vcpu_pins, sizeof(Pin));
@@ -404,8 +508,16 @@ static int parse_pin_list(Parser *p, yaml_node_t *n, Vm *vm) {
 static int parse_iothreads(Parser *p, yaml_node_t *n, Vm *vm) {
         int r;
 
-        if ((r = expect_mapping(p, n, "iothread_pins")) < 0 || (r = check_keys(p, n, NULL, "iothread_pins")) < 0)
+        if ((r = expect_mapping(p, n, "iothread_pins")) < 0)
                 return r;
+        if ((size_t) (n->data.mapping.pairs.top - n->data.mapping.pairs.start) > CONFIG_PINS_MAX)
+                return fail(p, n, "iothread_pins has more than %u entries", CONFIG_PINS_MAX);
+        if ((r = check_keys(p, n, NULL, "iothread_pins")) < 0)
+                return r;
+        /* "1" and "01" are different keys but the same IOThread: a bitmap of
+         * the ids seen keeps this linear. */
+        _cleanup_free_ uint64_t *seen = xcalloc(65536 / 64, sizeof(uint64_t));
+        _cleanup_free_ yaml_node_t **first = xcalloc(65536, sizeof(yaml_node_t *));
         FOREACH_PAIR(pair, n) {
                 yaml_node_t *k = node(p, pair->key), *v = node(p, pair->value);
                 unsigned long id;
@@ -415,6 +527,12 @@ static int parse_iothreads(Parser *p, yaml_node_t *n, Vm *vm) {
                         return r;
                 if (id == 0 || id > 65535)
                         return fail(p, k, "IOThread ids start at 1, got %lu", id);
+                if (seen[id / 64] & (1ull << (id % 64)))
+                        return fail(p, k, "IOThread %lu is pinned twice (first at line %lu, column %lu)", id,
+                                    (unsigned long) first[id]->start_mark.line + 1,
+                                    (unsigned long) first[id]->start_mark.column + 1);
+                seen[id / 64] |= 1ull << (id % 64);
+                first[id] = k;
                 pin = array_push(&vm->iothread_pins, &vm->n_iothread_pins, sizeof(Pin));
                 pin->id = (unsigned) id;
                 pin->loc = loc_of(p, v);
@@ -435,8 +553,9 @@ static int parse_vm(Parser *p, yaml_node_t *k, yaml_node_t *n) {
         int r;
 
         if (!valid_name(name))
-                return fail(p, k, "VM name '%s' must start with a letter or digit and contain only letters, digits, "
-                                  "'_', '.', '-'", name);
+                return fail(p, k, "VM name '%.80s%s' must start with a letter or digit, contain only letters, digits, "
+                                  "'_', '.', '-', and be at most %u characters long",
+                            name, strlen(name) > 80 ? "..." : "", CONFIG_NAME_MAX);
         for (size_t i = 0; i < p->cfg->n_vms; i++)
                 if (streq(p->cfg->vms[i].name, name))
                         return fail(p, k, "VM '%s' is already defined at %s:%u:%u", name, p->cfg->vms[i].loc.file,
@@ -445,6 +564,8 @@ static int parse_vm(Parser *p, yaml_node_t *k, yaml_node_t *n) {
         if ((r = expect_mapping(p, n, where)) < 0 || (r = check_keys(p, n, keys, where)) < 0)
                 return r;
 
+        if (p->cfg->n_vms >= CONFIG_VMS_MAX)
+                return fail(p, k, "more than %u VMs", CONFIG_VMS_MAX);
         vm = array_push(&p->cfg->vms, &p->cfg->n_vms, sizeof(Vm));
         vm->name = xstrdup(name);
         vm->loc = loc_of(p, k);
@@ -464,8 +585,15 @@ static int parse_vm(Parser *p, yaml_node_t *k, yaml_node_t *n) {
                                 return r;
                         FOREACH_PAIR(lp, v) {
                                 const char *lk = scalar(node(p, lp->key));
-                                if ((r = parse_string(p, node(p, lp->value), lk, streq(lk, "uri") ? &vm->uri : &vm->domain)) < 0)
+                                yaml_node_t *lv = node(p, lp->value);
+                                if ((r = parse_string(p, lv, lk, streq(lk, "uri") ? &vm->uri : &vm->domain)) < 0)
                                         return r;
+                                if (streq(lk, "domain") && !domain_name_valid(vm->domain))
+                                        return fail(p, lv, "libvirt domain name '%.80s' must be 1 to %u bytes without "
+                                                           "'/', '\\' or control characters",
+                                                    vm->domain, DOMAIN_NAME_MAX);
+                                if (streq(lk, "uri") && strcspn(vm->uri, "\t\n\r") != strlen(vm->uri))
+                                        return fail(p, lv, "libvirt uri must be one line");
                         }
                 } else if (streq(key, "vcpu_pins")) {
                         if ((r = parse_pin_list(p, v, vm)) < 0)
@@ -548,25 +676,92 @@ static int parse_root(Parser *p, yaml_node_t *root) {
         return 0;
 }
 
-static int load_file(Config *c, const char *file, const Host *host, char **ret_error) {
-        _cleanup_(fclosep) FILE *f = NULL;
+/* 1-based line and column of byte off (libyaml gives only an offset for
+ * input it cannot decode, such as invalid UTF-8). */
+static Loc loc_of_offset(const char *file, const char *data, size_t len, size_t off) {
+        Loc l = { file, 1, 1 };
+
+        if (off > len)
+                off = len;
+        for (size_t i = 0; i < off; i++)
+                if (data[i] == '\n') {
+                        l.line++;
+                        l.column = 1;
+                } else if (((unsigned char) data[i] & 0xc0) != 0x80)
+                        l.column++;
+        return l;
+}
+
+static Loc problem_loc(const yaml_parser_t *parser, const char *file, const char *data, size_t len) {
+        if (parser->error == YAML_READER_ERROR)
+                return loc_of_offset(file, data, len, parser->problem_offset);
+        return (Loc) { file, (unsigned) parser->problem_mark.line + 1, (unsigned) parser->problem_mark.column + 1 };
+}
+
+static int syntax_error(const yaml_parser_t *parser, const char *file, const char *data, size_t len, char **error) {
+        const char *problem = parser->problem ? parser->problem : "unknown";
+
+        if (parser->error == YAML_READER_ERROR)
+                return fail_loc(error, problem_loc(parser, file, data, len),
+                                "not valid UTF-8 or UTF-16 text: %s (byte 0x%02x)", problem,
+                                (unsigned) (parser->problem_value & 0xff));
+        return fail_loc(error, problem_loc(parser, file, data, len), "YAML syntax error: %s%s%s", problem,
+                        parser->context ? " " : "", parser->context ? parser->context : "");
+}
+
+/* Nesting depth and node count from the event stream, before libyaml
+ * builds the document: no input gets to cost more than its size. A syntax
+ * error is left to the loader, which reports it. */
+static int check_shape(const char *file, const char *data, size_t len, char **ret_error) {
+        yaml_parser_t parser;
+        yaml_event_t ev;
+        unsigned depth = 0;
+        size_t nodes = 0;
+        int r = 0;
+
+        if (!yaml_parser_initialize(&parser))
+                abort();
+        yaml_parser_set_input_string(&parser, (const unsigned char *) data, len);
+        for (;;) {
+                if (!yaml_parser_parse(&parser, &ev))
+                        break;
+                yaml_event_type_t t = ev.type;
+                Loc l = { file, (unsigned) ev.start_mark.line + 1, (unsigned) ev.start_mark.column + 1 };
+
+                if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+                        if (++depth > CONFIG_DEPTH_MAX)
+                                r = fail_loc(ret_error, l, "nested more than %u levels deep", CONFIG_DEPTH_MAX);
+                } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT)
+                        depth--;
+                if ((t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT || t == YAML_SCALAR_EVENT ||
+                     t == YAML_ALIAS_EVENT) &&
+                    ++nodes > CONFIG_NODES_MAX && r == 0)
+                        r = fail_loc(ret_error, l, "more than %u values in one file", CONFIG_NODES_MAX);
+                yaml_event_delete(&ev);
+                if (r < 0 || t == YAML_STREAM_END_EVENT)
+                        break;
+        }
+        yaml_parser_delete(&parser);
+        return r;
+}
+
+static int load_data(Config *c, const char *file, const char *data, size_t len, const Host *host,
+                     char **ret_error) {
         yaml_parser_t parser;
         yaml_document_t doc, extra;
         Parser p = { .file = file, .cfg = c, .host = host };
         int r = 0;
 
-        f = fopen(file, "re");
-        if (!f) {
-                r = -errno;
-                return fail_loc(ret_error, (Loc) { file, 0, 0 }, "%s", strerror(-r)), r;
-        }
+        if (len > CONFIG_FILE_MAX)
+                return fail_loc(ret_error, (Loc) { file, 0, 0 }, "larger than %u bytes", CONFIG_FILE_MAX);
+        r = check_shape(file, data, len, ret_error);
+        if (r < 0)
+                return r;
         if (!yaml_parser_initialize(&parser))
                 abort();
-        yaml_parser_set_input_file(&parser, f);
+        yaml_parser_set_input_string(&parser, (const unsigned char *) data, len);
         if (!yaml_parser_load(&parser, &doc)) {
-                Loc l = { file, (unsigned) parser.problem_mark.line + 1, (unsigned) parser.problem_mark.column + 1 };
-                r = fail_loc(ret_error, l, "YAML syntax error: %s%s%s", parser.problem ? parser.problem : "unknown",
-                             parser.context ? " " : "", parser.context ? parser.context : "");
+                r = syntax_error(&parser, file, data, len, ret_error);
                 yaml_parser_delete(&parser);
                 return r;
         }
@@ -576,10 +771,9 @@ static int load_file(Config *c, const char *file, const Host *host, char **ret_e
                 r = parse_root(&p, root);
         if (r >= 0) {
                 /* One document per file: a second one would be silently ignored otherwise. */
-                if (!yaml_parser_load(&parser, &extra)) {
-                        Loc l = { file, (unsigned) parser.problem_mark.line + 1, (unsigned) parser.problem_mark.column + 1 };
-                        r = fail_loc(&p.error, l, "YAML syntax error: %s", parser.problem ? parser.problem : "unknown");
-                } else {
+                if (!yaml_parser_load(&parser, &extra))
+                        r = syntax_error(&parser, file, data, len, &p.error);
+                else {
                         yaml_node_t *x = yaml_document_get_root_node(&extra);
                         if (x)
                                 r = fail(&p, x, "only one YAML document per file is allowed");
@@ -592,6 +786,95 @@ static int load_file(Config *c, const char *file, const Host *host, char **ret_e
                 *ret_error = TAKE_PTR(p.error);
         free(p.error);
         return r;
+}
+
+static int check_owner_mode(const char *what, const char *path, const struct stat *st, bool sticky_ok,
+                            char **ret_error) {
+        uid_t me = geteuid();
+
+        if (st->st_uid != 0 && st->st_uid != me)
+                return fail_loc(ret_error, (Loc) { path, 0, 0 },
+                                "%s is owned by uid %u, not by root or uid %u: refused", what, (unsigned) st->st_uid,
+                                (unsigned) me),
+                       -EPERM;
+        if ((st->st_mode & 022) && !(sticky_ok && (st->st_mode & S_ISVTX) && st->st_uid == 0))
+                return fail_loc(ret_error, (Loc) { path, 0, 0 },
+                                "%s is writable by %s (mode %04o): refused (chmod go-w %s)", what,
+                                (st->st_mode & 002) ? "others" : "its group", (unsigned) (st->st_mode & 07777), path),
+                       -EPERM;
+        return 0;
+}
+
+int config_read_trusted(const char *file, char **ret_data, size_t *ret_len, char **ret_error) {
+        _cleanup_close_ int fd = -1, dfd = -1;
+        _cleanup_free_ char *data = NULL, *real = NULL;
+        struct stat st;
+        size_t len = 0;
+        int r;
+
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+        fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                r = -errno;
+                return fail_loc(ret_error, (Loc) { file, 0, 0 }, "%s", strerror(-r)), r;
+        }
+        if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3) {
+                /* /dev/null: the usual way to say "an empty configuration" */
+                *ret_data = xstrdup("");
+                *ret_len = 0;
+                return 0;
+        }
+        if (!S_ISREG(st.st_mode))
+                return fail_loc(ret_error, (Loc) { file, 0, 0 }, "not a regular file (%s): refused",
+                                S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory"
+                                : S_ISSOCK(st.st_mode) ? "a socket" : "a device"),
+                       -EINVAL;
+        if ((r = check_owner_mode("the configuration file", file, &st, false, ret_error)) < 0)
+                return r;
+        /* the directory holding it (conf.d too): nobody else may swap it */
+        real = realpath(file, NULL);
+        if (real) {
+                char *slash = strrchr(real, '/');
+                if (slash == real)
+                        slash[1] = 0;
+                else
+                        *slash = 0;
+                dfd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd >= 0 && fstat(dfd, &st) == 0 &&
+                    (r = check_owner_mode("its directory", real, &st, true, ret_error)) < 0)
+                        return r;
+        }
+        data = xmalloc(CONFIG_FILE_MAX + 2);
+        for (;;) {
+                ssize_t n = read(fd, data + len, CONFIG_FILE_MAX + 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        return fail_loc(ret_error, (Loc) { file, 0, 0 }, "%s", strerror(-r)), r;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len > CONFIG_FILE_MAX)
+                        return fail_loc(ret_error, (Loc) { file, 0, 0 }, "larger than %u bytes: refused",
+                                        CONFIG_FILE_MAX),
+                               -EFBIG;
+        }
+        data[len] = 0;
+        *ret_data = TAKE_PTR(data);
+        *ret_len = len;
+        return 0;
+}
+
+static int load_file(Config *c, const char *file, const Host *host, char **ret_error) {
+        _cleanup_free_ char *data = NULL;
+        size_t len;
+        int r = config_read_trusted(file, &data, &len, ret_error);
+
+        if (r < 0)
+                return r;
+        return load_data(c, file, data, len, host, ret_error);
 }
 
 const char *config_cpu_owner(const Config *c, unsigned cpu) {
@@ -717,6 +1000,26 @@ int config_load(char *const *files, size_t n_files, const Host *host, Config *re
 fail:
         config_free(&c);
         return r;
+}
+
+int config_load_data(const char *name, const char *data, size_t len, const Host *host, Config *ret,
+                     char **ret_error) {
+        Config c = {};
+        int r;
+
+        strlist_add(&c.files, name);
+        r = load_data(&c, c.files.v[0], data, len, host, ret_error);
+        if (r >= 0) {
+                if (!c.partition)
+                        c.partition = xstrdup(CONFIG_DEFAULT_PARTITION);
+                r = validate(&c, host, ret_error);
+        }
+        if (r < 0) {
+                config_free(&c);
+                return r;
+        }
+        *ret = c;
+        return 0;
 }
 
 static int cmp_str(const void *a, const void *b) {

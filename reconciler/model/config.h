@@ -10,6 +10,16 @@
 #define CONFIG_DEFAULT_PARTITION "machine.slice"
 #define CONFIG_DEFAULT_URI "qemu:///system"
 
+/* Limits of one configuration, so that no input takes seconds or
+ * gigabytes (README, "Configuration limits"). */
+#define CONFIG_FILE_MAX (1024u * 1024)  /* bytes per file */
+#define CONFIG_VMS_MAX 256u             /* VMs in all files together */
+#define CONFIG_PROFILES_MAX 64u         /* power profiles in all files */
+#define CONFIG_PINS_MAX 1024u           /* vcpu_pins, and iothread_pins, per VM */
+#define CONFIG_DEPTH_MAX 32u            /* nesting of YAML collections */
+#define CONFIG_NODES_MAX 200000u        /* YAML nodes per file */
+#define CONFIG_NAME_MAX 64u             /* VM and power profile names */
+
 /* Where a value was written: file (owned by Config.files), 1-based. */
 typedef struct Loc {
         const char *file;
@@ -76,6 +86,16 @@ typedef struct Config {
  * host's topology and validates. On error *ret_error is one line,
  * "FILE:LINE:COLUMN: message", and nothing is returned. */
 int config_load(char *const *files, size_t n_files, const Host *host, Config *ret, char **ret_error);
+/* The same for one document already in memory, named name in messages; no
+ * file checks (for tests and the fuzzer). */
+int config_load_data(const char *name, const char *data, size_t len, const Host *host, Config *ret,
+                     char **ret_error);
+/* Whether a configuration file may be trusted: a regular file (opened
+ * without blocking, so a FIFO cannot hang the run), at most
+ * CONFIG_FILE_MAX bytes, owned by root or the running user, not writable
+ * by group or others, in a directory with the same properties (or a
+ * sticky root-owned one). On success *ret_data holds its contents. */
+int config_read_trusted(const char *file, char **ret_data, size_t *ret_len, char **ret_error);
 /* The default file list: cpushield.yaml then conf.d/NAME.yaml in name order. */
 int config_default_files(StrList *ret);
 void config_free(Config *c);

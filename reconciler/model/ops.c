@@ -2,39 +2,32 @@
 #include <stdio.h>
 
 #include "ops.h"
+#include "target.h"
 #include "util.h"
 
-static const char *const kind_names[_KIND_MAX] = {
-        [KIND_CPUSET] = "cpuset", [KIND_KTHREAD] = "kthread", [KIND_IRQ] = "irq",
-        [KIND_WORKQUEUE] = "workqueue", [KIND_POWER] = "power", [KIND_LIBVIRT] = "libvirt",
-        [KIND_QUIET] = "quiet",
-};
-
-static const char *const op_names[_OP_MAX] = {
-        [OP_WRITE] = "write", [OP_SUBTREE] = "subtree", [OP_MKDIR] = "mkdir", [OP_AFFINITY] = "affinity",
-        [OP_UNIT] = "unit", [OP_MOVE_TASKS] = "move-tasks", [OP_LIBVIRT_PIN] = "libvirt-pin",
-};
+/* One table of words, in state/target.c (the journal's parser): ChangeKind
+ * and ChangeOp have the same values as TargetKind and TargetOp. */
+_Static_assert((int) _KIND_MAX == (int) _TARGET_KIND_MAX, "ChangeKind and TargetKind differ");
+_Static_assert((int) KIND_QUIET == (int) TARGET_KIND_QUIET, "ChangeKind and TargetKind differ");
+_Static_assert((int) _OP_MAX == (int) _TARGET_OP_MAX, "ChangeOp and TargetOp differ");
+_Static_assert((int) OP_LIBVIRT_PIN == (int) TARGET_OP_LIBVIRT_PIN, "ChangeOp and TargetOp differ");
 
 const char *change_kind_to_string(ChangeKind k) {
-        return k >= 0 && k < _KIND_MAX ? kind_names[k] : NULL;
+        return target_kind_to_string((TargetKind) k);
 }
 
 ChangeKind change_kind_from_string(const char *s) {
-        for (int k = 0; s && k < _KIND_MAX; k++)
-                if (streq(s, kind_names[k]))
-                        return (ChangeKind) k;
-        return _KIND_INVALID;
+        int k = target_kind_from_string(s);
+        return k < 0 ? _KIND_INVALID : (ChangeKind) k;
 }
 
 const char *change_op_to_string(ChangeOp op) {
-        return op >= 0 && op < _OP_MAX ? op_names[op] : NULL;
+        return target_op_to_string((TargetOp) op);
 }
 
 ChangeOp change_op_from_string(const char *s) {
-        for (int i = 0; s && i < _OP_MAX; i++)
-                if (streq(s, op_names[i]))
-                        return (ChangeOp) i;
-        return _OP_INVALID;
+        int o = target_op_from_string(s);
+        return o < 0 ? _OP_INVALID : (ChangeOp) o;
 }
 
 int journal_kind_parse(const char *s, ChangeKind *ret_kind, ChangeOp *ret_op) {
@@ -106,50 +99,30 @@ bool value_equal(ChangeOp op, const char *target, const char *a, const char *b) 
 }
 
 int target_task_pid(const char *target, int *ret_pid) {
-        unsigned pid;
+        Target t;
 
-        if (!target || !startswith(target, "/proc/") || safe_atou(target + strlen("/proc/"), &pid) < 0 || pid == 0 ||
-            pid > 4194304)
+        if (target_parse(target, &t) != TARGET_TASK)
                 return -EINVAL;
-        *ret_pid = (int) pid;
+        *ret_pid = t.pid;
         return 0;
 }
 
 int target_unit(const char *target, char **ret_unit) {
-        const char *u, *slash;
+        Target t;
 
-        if (!target || !startswith(target, "systemd:"))
+        if (target_parse(target, &t) != TARGET_UNIT)
                 return -EINVAL;
-        u = target + strlen("systemd:");
-        slash = strrchr(u, '/');
-        if (!slash || slash == u || !streq(slash, "/AllowedCPUs"))
-                return -EINVAL;
-        *ret_unit = xstrndup(u, (size_t) (slash - u));
+        *ret_unit = xstrdup(t.unit);
         return 0;
 }
 
 int target_pin(const char *target, char **ret_domain, PinKind *ret_kind, unsigned *ret_id) {
-        const char *d, *slash, *what;
-        unsigned id = 0;
-        PinKind kind;
+        Target t;
 
-        if (!target || !startswith(target, "libvirt:"))
+        if (target_parse(target, &t) != TARGET_LIBVIRT)
                 return -EINVAL;
-        d = target + strlen("libvirt:");
-        slash = strrchr(d, '/');
-        if (!slash || slash == d)
-                return -EINVAL;
-        what = slash + 1;
-        if (startswith(what, "vcpu") && safe_atou(what + strlen("vcpu"), &id) >= 0)
-                kind = PIN_VCPU;
-        else if (startswith(what, "iothread") && safe_atou(what + strlen("iothread"), &id) >= 0)
-                kind = PIN_IOTHREAD;
-        else if (streq(what, "emulator"))
-                kind = PIN_EMULATOR;
-        else
-                return -EINVAL;
-        *ret_domain = xstrndup(d, (size_t) (slash - d));
-        *ret_kind = kind;
-        *ret_id = id;
+        *ret_domain = xstrdup(t.domain);
+        *ret_kind = t.pin == TARGET_PIN_VCPU ? PIN_VCPU : t.pin == TARGET_PIN_IOTHREAD ? PIN_IOTHREAD : PIN_EMULATOR;
+        *ret_id = t.pin_id;
         return 0;
 }

@@ -31,7 +31,9 @@ OPEN = re.compile(r'open(?:at2?)?\((?:\d+|AT_FDCWD), "([^"]+)"')
 
 
 def opens_below_root(root, cfg, state, *args):
-    """Paths opened relative to the root fd (relative names), with counts."""
+    """Paths opened relative to the root fd (relative names), with counts;
+    the state directory's components (checked one by one) are not host files."""
+    state_parts = set(os.path.realpath(state).strip("/").split("/"))
     with tempfile.NamedTemporaryFile("r", suffix=".strace") as out:
         p = subprocess.run(["strace", "-f", "-qq", "-e", "trace=open,openat,openat2", "-o", out.name,
                             BIN, "--state-dir", state, "--root", root, "--config", cfg, *args],
@@ -41,7 +43,8 @@ def opens_below_root(root, cfg, state, *args):
         for line in out.read().splitlines():
             m = OPEN.search(line)
             # below the root the tool opens relative paths from its root fd
-            if m and not m.group(1).startswith("/") and m.group(1) != "." and "cpushield-tmp" not in m.group(1):
+            if m and not m.group(1).startswith("/") and m.group(1) != "." and "cpushield-tmp" not in m.group(1) \
+                    and m.group(1) not in state_parts:
                 counts[m.group(1)] += 1
         return counts
 

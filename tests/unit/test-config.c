@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "config.h"
 #include "host.h"
@@ -160,4 +162,191 @@ Test(config, errors_carry_position, .init = desktop, .fini = teardown) {
                 cr_assert_null(strchr(err, '\n'), "one line: %s", err);
                 free(err);
         }
+}
+
+/* ---- hostile input (issue 10) ------------------------------------------- */
+
+static char *err_of(const char *text) {
+        Config c;
+        char *err = NULL;
+
+        cr_assert_lt(load(text, &c, &err), 0, "accepted:\n%s", text);
+        cr_assert_not_null(err);
+        return err;
+}
+
+Test(config, duplicate_iothread_ids, .init = desktop, .fini = teardown) {
+        char *err = err_of("host: {cpus: \"0,4\"}\nvms:\n  w:\n    cpus: 1-3\n    iothread_pins: {1: \"1\", 01: \"2\"}\n");
+        cr_assert(strstr(err, ":5:29: IOThread 1 is pinned twice (first at line 5, column 21)"), "%s", err);
+        free(err);
+}
+
+Test(config, host_in_two_files, .init = desktop, .fini = teardown) {
+        char *a = tmp_config("host: {cpus: \"0,4\"}\n");
+        char *b = tmp_config("host: {cpus: \"0\"}\n");
+        char *files[] = { a, b };
+        Config c;
+        char *err = NULL;
+
+        cr_assert_lt(config_load(files, 2, &host, &c, &err), 0);
+        cr_assert(strstr(err, b) && strstr(err, ":1:7: 'host' is already defined at ") && strstr(err, a), "%s", err);
+        free(err);
+        unlink(a);
+        unlink(b);
+        free(a);
+        free(b);
+}
+
+Test(config, names_that_cannot_be_files, .init = desktop, .fini = teardown) {
+        char name[80];
+        memset(name, 'v', 65);
+        name[65] = 0;
+        char *text = xasprintf("host: {cpus: \"0,4\"}\nvms:\n  %s: {cpus: 1}\n", name);
+        char *err = err_of(text);
+        cr_assert(strstr(err, ":3:3: VM name") && strstr(err, "at most 64 characters"), "%s", err);
+        free(err);
+        free(text);
+        name[64] = 0; /* 64 is fine */
+        text = xasprintf("host: {cpus: \"0,4\"}\nvms:\n  %s: {cpus: 1}\n", name);
+        Config c;
+        cr_assert_eq(load(text, &c, &err), 0, "%s", err);
+        config_free(&c);
+        free(text);
+        err = err_of("host: {cpus: \"0,4\"}\nvms:\n  .hidden: {cpus: 1}\n");
+        free(err);
+        err = err_of("host: {cpus: \"0,4\"}\nvms:\n  a/b: {cpus: 1}\n");
+        free(err);
+        err = err_of("host: {cpus: \"0,4\"}\nvms:\n  w: {cpus: 1, libvirt: {domain: \"a/b\"}}\n");
+        cr_assert(strstr(err, "libvirt domain name 'a/b'"), "%s", err);
+        free(err);
+        err = err_of("host: {cpus: \"0,4\", partition: \"../etc\"}\n");
+        free(err);
+        err = err_of("host: {cpus: \"0,4\", partition: \"a/./b\"}\n");
+        free(err);
+}
+
+Test(config, limits, .init = desktop, .fini = teardown) {
+        size_t cap = 64 * 1024, len = 0;
+        char *t = xmalloc(cap);
+
+        /* 1025 vCPU pins */
+        len = (size_t) snprintf(t, cap, "host: {cpus: \"0,4\"}\nvms:\n  w:\n    cpus: 1\n    vcpu_pins: [");
+        for (int i = 0; i < 1025; i++)
+                len += (size_t) snprintf(t + len, cap - len, "%s1", i ? "," : "");
+        snprintf(t + len, cap - len, "]\n");
+        char *err = err_of(t);
+        cr_assert(strstr(err, "vcpu_pins has more than 1024 entries"), "%s", err);
+        free(err);
+
+        /* 257 VMs */
+        len = (size_t) snprintf(t, cap, "host: {cpus: \"0\"}\nvms:\n");
+        for (int i = 0; i < 257; i++)
+                len += (size_t) snprintf(t + len, cap - len, "  v%d: {cpus: 1, activation: manual}\n", i);
+        err = err_of(t);
+        cr_assert(strstr(err, "more than 256 VMs"), "%s", err);
+        free(err);
+
+        /* nesting */
+        len = (size_t) snprintf(t, cap, "host: {cpus: \"0,4\"}\nvms: ");
+        for (int i = 0; i < 1000; i++)
+                t[len++] = '[';
+        t[len] = 0;
+        err = err_of(t);
+        cr_assert(strstr(err, "nested more than 32 levels deep"), "%s", err);
+        free(err);
+        free(t);
+
+        /* bigger than 1 MiB, before any parsing */
+        Config c;
+        size_t big = CONFIG_FILE_MAX + 1;
+        char *b = xmalloc(big);
+        memset(b, '#', big);
+        err = NULL;
+        cr_assert_lt(config_load_data("big.yaml", b, big, &host, &c, &err), 0);
+        cr_assert(strstr(err, "larger than"), "%s", err);
+        free(err);
+        free(b);
+}
+
+Test(config, duplicate_keys_in_linear_time, .init = desktop, .fini = teardown) {
+        size_t cap = 1024 * 1024, len;
+        char *t = xmalloc(cap);
+        struct timespec a, b;
+
+        len = (size_t) snprintf(t, cap, "host: {cpus: \"0,4\"}\nvms:\n");
+        for (int i = 0; i < 40000; i++)
+                len += (size_t) snprintf(t + len, cap - len, "  k%d: {cpus: 1}\n", i);
+        snprintf(t + len, cap - len, "  k7: {cpus: 1}\n");
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        char *err = err_of(t);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        cr_assert(strstr(err, ":40003:3: duplicate key 'k7' in vms (first at line 10)"), "%s", err);
+        double s = (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9;
+        cr_assert_lt(s, 2.0, "40,000 keys took %.2f s", s); /* quadratic took ~70 s */
+        free(err);
+        free(t);
+}
+
+Test(config, position_of_invalid_utf8, .init = desktop, .fini = teardown) {
+        char *err = err_of("host: {cpus: \"0,4\"}\nvms:\n  w\xc3\xa9: {cpus: 1}\n  x: {cpus: 2\xff}\n");
+        cr_assert(strstr(err, ":4:14: not valid UTF-8"), "%s", err);
+        free(err);
+}
+
+Test(config, untrusted_files, .init = desktop, .fini = teardown) {
+        char dir[] = "/tmp/cpushield-cfg-XXXXXX";
+        Config c;
+        char *err = NULL;
+
+        cr_assert_not_null(mkdtemp(dir));
+        char *good = xasprintf("%s/good.yaml", dir), *fifo = xasprintf("%s/fifo.yaml", dir);
+        FILE *f = fopen(good, "we");
+        fputs("host: {cpus: \"0,4\"}\n", f);
+        fclose(f);
+        chmod(good, 0644);
+        char *files[] = { good };
+        cr_assert_eq(config_load(files, 1, &host, &c, &err), 0, "%s", err);
+        config_free(&c);
+
+        /* a FIFO is refused at once instead of waiting for a writer */
+        cr_assert_eq(mkfifo(fifo, 0600), 0);
+        char *ff[] = { fifo };
+        cr_assert_lt(config_load(ff, 1, &host, &c, &err), 0);
+        cr_assert(strstr(err, "not a regular file (a FIFO)"), "%s", err);
+        free(err);
+        err = NULL;
+
+        /* writable by others, by the group */
+        chmod(good, 0646);
+        cr_assert_lt(config_load(files, 1, &host, &c, &err), 0);
+        cr_assert(strstr(err, "writable by others (mode 0646)") && strstr(err, good), "%s", err);
+        free(err);
+        err = NULL;
+        chmod(good, 0664);
+        cr_assert_lt(config_load(files, 1, &host, &c, &err), 0);
+        cr_assert(strstr(err, "writable by its group (mode 0664)"), "%s", err);
+        free(err);
+        err = NULL;
+        chmod(good, 0644);
+
+        /* a conf.d anyone can write to */
+        chmod(dir, 0777);
+        cr_assert_lt(config_load(files, 1, &host, &c, &err), 0);
+        cr_assert(strstr(err, "its directory is writable by others"), "%s", err);
+        free(err);
+        err = NULL;
+        chmod(dir, 0700);
+
+        /* owned by another user (only root can make such a file here) */
+        if (geteuid() == 0) {
+                cr_assert_eq(chown(good, 65534, 65534), 0);
+                cr_assert_lt(config_load(files, 1, &host, &c, &err), 0);
+                cr_assert(strstr(err, "owned by uid 65534"), "%s", err);
+                free(err);
+        }
+        unlink(good);
+        unlink(fifo);
+        rmdir(dir);
+        free(good);
+        free(fifo);
 }

@@ -6,6 +6,11 @@
 
 #include "journal.h"
 
+#define BOOT_A "aaaaaaaa-0000-4000-8000-000000000001"
+#define BOOT_B "bbbbbbbb-0000-4000-8000-000000000002"
+#define BOOT_OLD "01d0b007-0000-4000-8000-000000000003"
+#define BOOT_NEW "0e1b0072-0000-4000-8000-000000000004"
+
 static char dir[] = "/tmp/cpushield-journal-XXXXXX";
 
 static void setup(void) {
@@ -46,7 +51,7 @@ Test(journal, originals_survive_and_reload, .init = setup, .fini = teardown) {
         Journal j;
         char *w = NULL, *e = NULL;
 
-        cr_assert_eq(journal_open(dir, "boot-a", &j, &w, &e), 0);
+        cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
         cr_assert_eq(j.n_items, 0);
         cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/16/smp_affinity_list", "", "0-7", "0,4", "win10"), 0);
         /* flushed before any write: a second reader sees it now */
@@ -60,7 +65,7 @@ Test(journal, originals_survive_and_reload, .init = setup, .fini = teardown) {
                                     "cpu io memory pids", "cpuset cpu io memory pids", "win10"), 0);
         journal_close(&j);
 
-        cr_assert_eq(journal_open(dir, "boot-a", &j, &w, &e), 0);
+        cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
         cr_assert_eq(j.n_items, 2);
         JournalItem *it = journal_find(&j, "/proc/irq/16/smp_affinity_list");
         cr_assert_str_eq(it->original, "0-7");
@@ -73,7 +78,7 @@ Test(journal, originals_survive_and_reload, .init = setup, .fini = teardown) {
         cr_assert_eq(journal_compact(&j), 0);
         journal_close(&j);
 
-        cr_assert_eq(journal_open(dir, "boot-a", &j, &w, &e), 0);
+        cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
         cr_assert_eq(j.n_items, 1);
         cr_assert_eq(journal_forget(&j, "/sys/fs/cgroup/cgroup.subtree_control"), 0);
         cr_assert_eq(journal_compact(&j), 0);
@@ -87,14 +92,14 @@ Test(journal, torn_last_line_is_ignored, .init = setup, .fini = teardown) {
         Journal j;
         char *w = NULL, *e = NULL;
 
-        cr_assert_eq(journal_open(dir, "b", &j, &w, &e), 0);
+        cr_assert_eq(journal_open(dir, BOOT_B, &j, &w, &e), 0);
         cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/1/smp_affinity_list", "", "0-7", "0", "vm"), 0);
         journal_close(&j);
         char *path = xasprintf("%s/journal", dir);
         int fd = open(path, O_WRONLY | O_APPEND);
         cr_assert_eq(write(fd, "applied\t/proc/ir", 16), 16); /* a crash mid-write */
         close(fd);
-        cr_assert_eq(journal_open(dir, "b", &j, &w, &e), 0, "%s", e ? e : "");
+        cr_assert_eq(journal_open(dir, BOOT_B, &j, &w, &e), 0, "%s", e ? e : "");
         cr_assert_eq(j.n_items, 1);
         cr_assert_null(j.items[0].applied);
         journal_close(&j);
@@ -105,18 +110,18 @@ Test(journal, another_boot_is_set_aside, .init = setup, .fini = teardown) {
         Journal j;
         char *w = NULL, *e = NULL;
 
-        cr_assert_eq(journal_open(dir, "old-boot", &j, &w, &e), 0);
+        cr_assert_eq(journal_open(dir, BOOT_OLD, &j, &w, &e), 0);
         cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/1/smp_affinity_list", "", "0-7", "0", "vm"), 0);
         journal_close(&j);
-        cr_assert_eq(journal_peek(dir, "new-boot", &j), 0);
+        cr_assert_eq(journal_peek(dir, BOOT_NEW, &j), 0);
         cr_assert_eq(j.n_items, 0, "peek shows nothing of another boot");
         journal_close(&j);
-        cr_assert_eq(journal_open(dir, "new-boot", &j, &w, &e), 0);
+        cr_assert_eq(journal_open(dir, BOOT_NEW, &j, &w, &e), 0);
         cr_assert_eq(j.n_items, 0);
         cr_assert_not_null(w);
-        cr_assert(strstr(w, "another boot (old-boot)"), "%s", w);
+        cr_assert(strstr(w, "another boot (" BOOT_OLD ")"), "%s", w);
         journal_close(&j);
-        char *aside = xasprintf("%s/journal.old-boot.stale", dir);
+        char *aside = xasprintf("%s/journal." BOOT_OLD ".stale", dir);
         cr_assert_eq(access(aside, F_OK), 0);
         free(aside);
 }
@@ -140,17 +145,63 @@ Test(journal, refused_targets_persist_for_the_boot, .init = setup, .fini = teard
         Journal j;
         char *w = NULL, *e = NULL;
 
-        cr_assert_eq(journal_open(dir, "b", &j, &w, &e), 0);
+        cr_assert_eq(journal_open(dir, BOOT_B, &j, &w, &e), 0);
         cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/5/smp_affinity_list", "", "0-7", "0", "vm"), 0);
         cr_assert_eq(journal_refused(&j, "/proc/irq/26/smp_affinity_list"), 0);
         cr_assert_eq(journal_refused(&j, "/proc/irq/26/smp_affinity_list"), 0); /* once is enough */
         cr_assert_eq(journal_compact(&j), 0);
         journal_close(&j);
-        cr_assert_eq(journal_peek(dir, "b", &j), 0);
+        cr_assert_eq(journal_peek(dir, BOOT_B, &j), 0);
         cr_assert_eq(j.refused.n, 1);
         cr_assert_str_eq(j.refused.v[0], "/proc/irq/26/smp_affinity_list");
         journal_close(&j);
-        cr_assert_eq(journal_peek(dir, "another-boot", &j), 0);
+        cr_assert_eq(journal_peek(dir, BOOT_NEW, &j), 0);
         cr_assert_eq(j.refused.n, 0, "what one boot's kernel refused says nothing about the next");
         journal_close(&j);
+}
+
+Test(journal, control_characters_roundtrip_strictly) {
+        const char *cases[] = { "cr\rhere", "\x01\x1f\x7f", "tab\tnl\nbs\\", "plain" };
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                char *e = journal_escape(cases[i]), *u = NULL;
+                for (const char *c = e; *c; c++)
+                        cr_assert((unsigned char) *c >= 0x20 && *c != 0x7f, "raw control character in '%s'", e);
+                cr_assert_eq(journal_unescape_strict(e, strlen(e), &u), 0, "%s", e);
+                cr_assert_str_eq(u, cases[i]);
+                free(u);
+                free(e);
+        }
+        char *u = NULL;
+        cr_assert_eq(journal_unescape_strict("a\\x00b", 6, &u), -EINVAL, "no NUL through an escape");
+        cr_assert_eq(journal_unescape_strict("a\\x1", 4, &u), -EINVAL);
+        cr_assert_eq(journal_unescape_strict("a\\q", 3, &u), -EINVAL);
+        cr_assert_eq(journal_unescape_strict("a\\", 2, &u), -EINVAL);
+}
+
+Test(journal, nothing_unreadable_is_ever_written, .init = setup, .fini = teardown) {
+        Journal j;
+        char *w = NULL, *e = NULL;
+
+        cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
+        /* a target outside the set, or a kind that does not fit: refused
+         * before the journal, so before any write */
+        cr_assert_eq(journal_record(&j, "irq/write", "/etc/passwd", "", "x", "y", "vm"), -EINVAL);
+        cr_assert_eq(journal_record(&j, "kthread/affinity", "/proc/irq/1/smp_affinity_list", "", "0-7", "0", "vm"),
+                     -EINVAL);
+        cr_assert_eq(journal_record(&j, "kthread/affinity", "/proc/12", "notatime", "0-7", "0", "vm"), -EINVAL);
+        cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/1/smp_affinity_list", "", "0-7", "0", "a b"), -EINVAL);
+        cr_assert_eq(journal_refused(&j, "/proc/irq/x/smp_affinity_list"), -EINVAL);
+        cr_assert_eq(journal_applied(&j, "x", "1"), -EINVAL);
+        char *path = xasprintf("%s/journal", dir);
+        cr_assert_eq(access(path, F_OK), -1, "nothing was journaled");
+        /* values with control characters are fine: escaped */
+        cr_assert_eq(journal_record(&j, "cpuset/write", "/sys/fs/cgroup/machine.slice/cpuset.cpus", "", "0-7\r", "1\x01",
+                                    "vm"), 0);
+        journal_close(&j);
+        cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
+        cr_assert_eq(j.n_items, 1);
+        cr_assert_str_eq(j.items[0].original, "0-7\r");
+        journal_close(&j);
+        free(path);
 }
