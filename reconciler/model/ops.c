@@ -7,12 +7,13 @@
 static const char *const kind_names[_KIND_MAX] = {
         [KIND_CPUSET] = "cpuset", [KIND_KTHREAD] = "kthread", [KIND_IRQ] = "irq",
         [KIND_WORKQUEUE] = "workqueue", [KIND_POWER] = "power", [KIND_LIBVIRT] = "libvirt",
-        [KIND_QUIET] = "quiet",
+        [KIND_QUIET] = "quiet", [KIND_IRQBALANCE] = "irqbalance",
 };
 
 static const char *const op_names[_OP_MAX] = {
         [OP_WRITE] = "write", [OP_SUBTREE] = "subtree", [OP_MKDIR] = "mkdir", [OP_AFFINITY] = "affinity",
         [OP_UNIT] = "unit", [OP_MOVE_TASKS] = "move-tasks", [OP_LIBVIRT_PIN] = "libvirt-pin",
+        [OP_IRQBALANCE] = "irqbalance",
 };
 
 const char *change_kind_to_string(ChangeKind k) {
@@ -66,7 +67,7 @@ static bool is_mask_file(const char *target) {
 }
 
 static bool is_list_target(ChangeOp op, const char *target) {
-        return op == OP_AFFINITY || op == OP_UNIT || op == OP_LIBVIRT_PIN || ends_with(target, "_list") ||
+        return op == OP_AFFINITY || op == OP_UNIT || op == OP_LIBVIRT_PIN || op == OP_IRQBALANCE || ends_with(target, "_list") ||
                ends_with(target, "/cpuset.cpus") || ends_with(target, "/cpuset.mems") ||
                ends_with(target, "/watchdog_cpumask");
 }
