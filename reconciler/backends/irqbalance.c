@@ -64,12 +64,26 @@ static bool is_irqbalance(const Host *h, unsigned pid) {
         return read_attr(h->root_fd, path, &comm) >= 0 && streq(strstrip(comm), "irqbalance");
 }
 
-int irqbalance_find(const Host *h, int *ret_pid) {
+/* The running irqbalance and its socket directory (opened once: the host is
+ * read once per run). */
+typedef struct Daemon {
+        int pid;
+        int dfd; /* /run/irqbalance below the root, or -1 */
+} Daemon;
+
+static void daemon_done(Daemon *d) {
+        if (d->dfd >= 0)
+                close(d->dfd);
+        d->dfd = -1;
+}
+
+static int locate(const Host *h, Daemon *ret) {
         StrList l = {};
         int found = -ESRCH;
 
-        /* One whose socket is there first: a socket name carries its PID. */
-        if (list_dir(h->root_fd, IRQBALANCE_SOCKET_DIR, &l) >= 0)
+        ret->dfd = root_openat(h->root_fd, IRQBALANCE_SOCKET_DIR, O_RDONLY | O_DIRECTORY, 0);
+        /* One whose socket is there first: a socket's name carries its PID. */
+        if (ret->dfd >= 0 && list_dir(ret->dfd, ".", &l) >= 0)
                 for (size_t i = 0; i < l.n && found < 0; i++) {
                         const char *n = l.v[i];
                         size_t len = strlen(n);
@@ -83,18 +97,36 @@ int irqbalance_find(const Host *h, int *ret_pid) {
                                 found = (int) pid;
                 }
         strlist_free(&l);
-        if (found < 0 && list_numeric(h->root_fd, "/proc", &l) >= 0) {
+        if (found < 0 && (h->loaded & HOST_TASKS) && !h->tasks_partial) {
+                /* Every task was read already. */
+                for (size_t i = 0; i < h->n_tasks && found < 0; i++)
+                        if (h->tasks[i].pid == h->tasks[i].tgid && streq_ptr(h->tasks[i].comm, "irqbalance"))
+                                found = h->tasks[i].pid;
+        } else if (found < 0 && list_numeric(h->root_fd, "/proc", &l) >= 0) {
+                /* PID 1 is the init system, whatever its name */
                 for (size_t i = 0; i < l.n && found < 0; i++) {
                         unsigned pid;
-                        if (safe_atou(l.v[i], &pid) >= 0 && pid > 0 && is_irqbalance(h, pid))
+                        if (safe_atou(l.v[i], &pid) >= 0 && pid > 1 && is_irqbalance(h, pid))
                                 found = (int) pid;
                 }
                 strlist_free(&l);
         }
-        if (found < 0)
+        if (found < 0) {
+                daemon_done(ret);
                 return found;
-        *ret_pid = found;
+        }
+        ret->pid = found;
         return 0;
+}
+
+int irqbalance_find(const Host *h, int *ret_pid) {
+        Daemon d = { .dfd = -1 };
+        int r = locate(h, &d);
+
+        if (r >= 0)
+                *ret_pid = d.pid;
+        daemon_done(&d);
+        return r;
 }
 
 static int errno_timeout(int e) {
@@ -120,11 +152,11 @@ static int check_peer(int fd) {
         return peer.uid == 0 || peer.uid == geteuid() ? 0 : -EPERM;
 }
 
-static int connect_irqbalance(const Host *h, int pid, int *ret_fd) {
+static int connect_irqbalance(const Host *h, const Daemon *d, int *ret_fd) {
         struct timeval tv = { .tv_sec = IO_TIMEOUT_MS / 1000 };
         struct sockaddr_un addr = { .sun_family = AF_UNIX };
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), dfd = -1;
-        _cleanup_free_ char *name = xasprintf("irqbalance%d.sock", pid);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        _cleanup_free_ char *name = xasprintf("irqbalance%d.sock", d->pid);
         struct stat st;
         int r = -ENOENT;
 
@@ -135,12 +167,11 @@ static int connect_irqbalance(const Host *h, int pid, int *ret_fd) {
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
                 return -errno;
 
-        dfd = root_openat(h->root_fd, IRQBALANCE_SOCKET_DIR, O_PATH | O_DIRECTORY, 0);
-        if (dfd >= 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
+        if (d->dfd >= 0 && fstatat(d->dfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
                 if (!S_ISSOCK(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()))
                         return -EPERM; /* not irqbalance's */
                 /* The directory as opened below the root, by its fd: never a path outside it. */
-                int n = snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dfd, name);
+                int n = snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", d->dfd, name);
                 if (n < 0 || (size_t) n >= sizeof addr.sun_path)
                         return -ENAMETOOLONG;
                 r = try_connect(fd, &addr, (socklen_t) sizeof addr);
@@ -174,7 +205,7 @@ static long long now_ms(void) {
 
 /* One command in one message with our credentials, as irqbalance requires;
  * the whole answer (until irqbalance closes) when ret_reply is given. */
-static int request(const Host *h, int pid, const char *cmd, char **ret_reply) {
+static int request(const Host *h, const Daemon *d, const char *cmd, char **ret_reply) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         struct ucred cred = { .pid = getpid(), .uid = geteuid(), .gid = getegid() };
@@ -191,7 +222,7 @@ static int request(const Host *h, int pid, const char *cmd, char **ret_reply) {
         ssize_t n;
         int r;
 
-        r = connect_irqbalance(h, pid, &fd);
+        r = connect_irqbalance(h, d, &fd);
         if (r < 0)
                 return r;
         cm->cmsg_level = SOL_SOCKET;
@@ -243,9 +274,9 @@ static int request(const Host *h, int pid, const char *cmd, char **ret_reply) {
         return 0;
 }
 
-static int read_setup(const Host *h, int pid, char **ret_list, unsigned *ret_sleep) {
+static int read_setup(const Host *h, const Daemon *d, char **ret_list, unsigned *ret_sleep) {
         _cleanup_free_ char *reply = NULL;
-        int r = request(h, pid, "setup", &reply);
+        int r = request(h, d, "setup", &reply);
 
         if (r < 0)
                 return r;
@@ -254,13 +285,15 @@ static int read_setup(const Host *h, int pid, char **ret_list, unsigned *ret_sle
 }
 
 int irqbalance_read(const Host *h, char **ret_banned_list, int *ret_pid) {
-        int pid, r = irqbalance_find(h, &pid);
+        Daemon d = { .dfd = -1 };
+        int r = locate(h, &d);
 
         if (r < 0)
                 return r;
-        r = read_setup(h, pid, ret_banned_list, NULL);
+        r = read_setup(h, &d, ret_banned_list, NULL);
         if (r >= 0 && ret_pid)
-                *ret_pid = pid;
+                *ret_pid = d.pid;
+        daemon_done(&d);
         return r;
 }
 
@@ -268,20 +301,21 @@ int irqbalance_write(const Host *h, const char *list, char **ret_detail) {
         _cleanup_free_ char *cur = NULL, *cmd = NULL;
         CpuSet want = {};
         unsigned sleep = 0;
+        Daemon d = { .dfd = -1 };
         long long deadline;
-        int pid, r;
+        int r;
 
         if (cpuset_parse_list(list, &want) < 0)
                 return -EINVAL;
-        r = irqbalance_find(h, &pid);
+        r = locate(h, &d);
         if (r >= 0)
-                r = read_setup(h, pid, &cur, &sleep);
+                r = read_setup(h, &d, &cur, &sleep);
         if (r < 0)
                 goto out;
         /* An empty list cannot be sent (irqbalance reads it as "not set"):
          * NULL gives the banned CPUs back to irqbalance's configuration. */
         cmd = cpuset_is_empty(&want) ? xstrdup("settings cpus NULL") : xasprintf("settings cpus %s", list);
-        r = request(h, pid, cmd, NULL);
+        r = request(h, &d, cmd, NULL);
         if (r < 0)
                 goto out;
         /* irqbalance takes the list at its next rescan, one sleep interval at most. */
@@ -294,18 +328,19 @@ int irqbalance_write(const Host *h, const char *list, char **ret_detail) {
                         break;
                 if (now_ms() >= deadline) {
                         *ret_detail = xasprintf("irqbalance (PID %d) was told to ban CPUs '%s' but still bans '%s' "
-                                                "after its rescan interval (%u s)", pid, list, cur, sleep);
+                                                "after its rescan interval (%u s)", d.pid, list, cur, sleep);
                         r = -ETIMEDOUT;
                         goto out;
                 }
                 (void) nanosleep(&(struct timespec) { .tv_nsec = POLL_MS * 1000000L }, NULL);
                 free(cur);
                 cur = NULL;
-                r = read_setup(h, pid, &cur, NULL);
+                r = read_setup(h, &d, &cur, NULL);
                 if (r < 0)
                         goto out;
         }
 out:
+        daemon_done(&d);
         cpuset_free(&want);
         return r;
 }
