@@ -296,6 +296,10 @@ int target_parse_n(const char *s, size_t n, Target *ret) {
                 ok = parse_unit(c, &t);
         else if (eat(&c, "libvirt:"))
                 ok = parse_libvirt(c, &t);
+        else if (eat_end(&c, "irqbalance:banned_cpus")) {
+                t.type = TARGET_IRQBALANCE;
+                ok = true;
+        }
         if (!ok)
                 return -EINVAL;
         if (ret)
@@ -313,19 +317,19 @@ static const char *const type_names[_TARGET_TYPE_MAX] = {
         [TARGET_CGROUP] = "cgroup",         [TARGET_IRQ] = "irq",         [TARGET_IRQ_DEFAULT] = "irq-default",
         [TARGET_TASK] = "task",             [TARGET_CPU_POWER] = "cpu-power", [TARGET_CPUFREQ] = "cpufreq",
         [TARGET_WORKQUEUE] = "workqueue",   [TARGET_UNIT] = "unit",       [TARGET_LIBVIRT] = "libvirt",
-        [TARGET_SYSCTL] = "sysctl",
+        [TARGET_SYSCTL] = "sysctl",         [TARGET_IRQBALANCE] = "irqbalance",
 };
 
 static const char *const kind_names[_TARGET_KIND_MAX] = {
         [TARGET_KIND_CPUSET] = "cpuset",       [TARGET_KIND_KTHREAD] = "kthread", [TARGET_KIND_IRQ] = "irq",
         [TARGET_KIND_WORKQUEUE] = "workqueue", [TARGET_KIND_POWER] = "power",     [TARGET_KIND_LIBVIRT] = "libvirt",
-        [TARGET_KIND_QUIET] = "quiet",
+        [TARGET_KIND_QUIET] = "quiet",         [TARGET_KIND_IRQBALANCE] = "irqbalance",
 };
 
 static const char *const op_names[_TARGET_OP_MAX] = {
         [TARGET_OP_WRITE] = "write",           [TARGET_OP_SUBTREE] = "subtree", [TARGET_OP_MKDIR] = "mkdir",
         [TARGET_OP_AFFINITY] = "affinity",     [TARGET_OP_UNIT] = "unit",       [TARGET_OP_MOVE_TASKS] = "move-tasks",
-        [TARGET_OP_LIBVIRT_PIN] = "libvirt-pin",
+        [TARGET_OP_LIBVIRT_PIN] = "libvirt-pin", [TARGET_OP_IRQBALANCE] = "irqbalance",
 };
 
 const char *target_type_to_string(TargetType t) {
@@ -416,6 +420,9 @@ int target_check_kind(const char *kind_op, const Target *t, TargetKind *ret_kind
                 break;
         case TARGET_KIND_QUIET:
                 ok = t->type == TARGET_SYSCTL && o == TARGET_OP_WRITE;
+                break;
+        case TARGET_KIND_IRQBALANCE:
+                ok = t->type == TARGET_IRQBALANCE && o == TARGET_OP_IRQBALANCE;
                 break;
         default:
                 break;

@@ -21,6 +21,7 @@
  *       scaling_min_freq, scaling_max_freq, energy_performance_preference}
  *   /sys/devices/virtual/workqueue/{cpumask,cpumask_requested,NAME/cpumask}
  *   /proc/sys/kernel/watchdog_cpumask, /proc/sys/vm/stat_interval
+ *   irqbalance:banned_cpus
  *   systemd:UNIT/AllowedCPUs
  *   libvirt:DOMAIN/{vcpuN,emulator,iothreadN}
  */
@@ -41,6 +42,7 @@ typedef enum TargetType {
         TARGET_UNIT,            /* systemd:UNIT/AllowedCPUs */
         TARGET_LIBVIRT,         /* libvirt:DOMAIN/... */
         TARGET_SYSCTL,          /* /proc/sys/kernel/watchdog_cpumask, /proc/sys/vm/stat_interval */
+        TARGET_IRQBALANCE,      /* irqbalance:banned_cpus */
         _TARGET_TYPE_MAX,
         _TARGET_TYPE_INVALID = -EINVAL,
 } TargetType;
@@ -64,6 +66,7 @@ typedef enum TargetKind {
         TARGET_KIND_POWER,
         TARGET_KIND_LIBVIRT,
         TARGET_KIND_QUIET,
+        TARGET_KIND_IRQBALANCE,
         _TARGET_KIND_MAX,
         _TARGET_KIND_INVALID = -EINVAL,
 } TargetKind;
@@ -76,6 +79,7 @@ typedef enum TargetOp {
         TARGET_OP_UNIT,
         TARGET_OP_MOVE_TASKS,
         TARGET_OP_LIBVIRT_PIN,
+        TARGET_OP_IRQBALANCE,
         _TARGET_OP_MAX,
         _TARGET_OP_INVALID = -EINVAL,
 } TargetOp;

@@ -27,6 +27,10 @@ typedef struct Backend {
         int (*pin_read)(const char *uri, const char *domain, DomainPins *ret, char **ret_error);
         int (*pin_write)(const char *uri, const char *domain, PinKind kind, unsigned id, const char *cpus,
                          char **ret_detail);
+        /* irqbalance's banned CPUs through its socket (backends/irqbalance.c,
+         * below the root for both: a fixture tree may hold a served socket). */
+        int (*irqbalance_read)(const Host *h, char **ret_banned_list, int *ret_pid);
+        int (*irqbalance_write)(const Host *h, const char *list, char **ret_detail);
         /* Test builds only (backends/crash.c): called before the first change
          * (writes = 0) and after each change written. NULL in the product. */
         void (*checkpoint)(unsigned writes);

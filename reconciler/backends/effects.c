@@ -6,6 +6,7 @@
 
 #include "backend.h"
 #include "fs.h"
+#include "irqbalance.h"
 
 #define WQ_MASK "/sys/devices/virtual/workqueue/cpumask"
 #define WQ_REQUESTED "/sys/devices/virtual/workqueue/cpumask_requested"
@@ -135,6 +136,10 @@ int effect_read(const Backend *b, const Host *h, ChangeOp op, const char *target
         }
         case OP_LIBVIRT_PIN:
                 return read_pin(b, strempty(ident), target, ret);
+        case OP_IRQBALANCE:
+                /* -ESRCH: irqbalance does not run (nothing to give back);
+                 * -ENOENT: it runs without a socket we can reach */
+                return streq(target, IRQBALANCE_TARGET) ? b->irqbalance_read(h, ret, &pid) : -EINVAL;
         default:
                 return -EINVAL;
         }
@@ -244,6 +249,8 @@ int effect_apply(const Backend *b, const Host *h, const Change *c, const char *v
                 return move_all(b, h, dest, value, NULL, 0, ret_detail); /* back: every task of DEST */
         case OP_LIBVIRT_PIN:
                 return apply_pin(b, c, value, ret_detail);
+        case OP_IRQBALANCE:
+                return streq(c->target, IRQBALANCE_TARGET) ? b->irqbalance_write(h, value, ret_detail) : -EINVAL;
         default:
                 return -EINVAL;
         }

@@ -5,7 +5,8 @@
  * smp_affinity; an affinity change rewrites /proc/PID/status; a unit
  * property becomes a runtime drop-in), and the next observe reads it back.
  * Selected for every root other than "/" (backend_select), never mixed
- * with the real kernel's operations. */
+ * with the real kernel's operations. irqbalance is asked through its socket
+ * below the root, as on the real host: a test serves one there. */
 #include <fcntl.h>
 #include <stdio.h>
 
@@ -13,6 +14,7 @@
 #include "fixture-cgroup.h"
 #include "fixture-files.h"
 #include "fs.h"
+#include "irqbalance.h"
 #include "libvirt.h"
 #include "systemd.h"
 
@@ -168,4 +170,6 @@ const Backend backend_fixture = {
         .unit_write = fixture_unit_write,
         .pin_read = libvirt_observe,
         .pin_write = libvirt_pin,
+        .irqbalance_read = irqbalance_read,
+        .irqbalance_write = irqbalance_write,
 };

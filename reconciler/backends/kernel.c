@@ -9,6 +9,7 @@
 
 #include "backend.h"
 #include "fs.h"
+#include "irqbalance.h"
 #include "libvirt.h"
 #include "systemd.h"
 
@@ -89,4 +90,6 @@ const Backend backend_kernel = {
         .unit_write = kernel_unit_write,
         .pin_read = libvirt_observe,
         .pin_write = libvirt_pin,
+        .irqbalance_read = irqbalance_read,
+        .irqbalance_write = irqbalance_write,
 };

@@ -3,6 +3,7 @@
  * isolation fail are errors; ones that weaken it are warnings; notes explain. */
 #include <stdio.h>
 
+#include "backend.h"
 #include "report.h"
 #include "resource.h"
 
@@ -94,7 +95,9 @@ void doctor_run(const Host *h, const Config *c, Doctor *d) {
         }
 
         /* Each resource's own rules. */
-        LintInput lin = { .host = h, .cfg = c, .vm_cpus = &vm_cpus };
+        Reader rd;
+        backend_reader(backend_select(h), h, &rd);
+        LintInput lin = { .host = h, .cfg = c, .vm_cpus = &vm_cpus, .reader = &rd };
         REGISTRY_FOREACH(res)
                 if (res->lint)
                         res->lint(&lin, d);

@@ -8,9 +8,9 @@
 /* One table of words, in state/target.c (the journal's parser): ChangeKind
  * and ChangeOp have the same values as TargetKind and TargetOp. */
 _Static_assert((int) _KIND_MAX == (int) _TARGET_KIND_MAX, "ChangeKind and TargetKind differ");
-_Static_assert((int) KIND_QUIET == (int) TARGET_KIND_QUIET, "ChangeKind and TargetKind differ");
+_Static_assert((int) KIND_IRQBALANCE == (int) TARGET_KIND_IRQBALANCE, "ChangeKind and TargetKind differ");
 _Static_assert((int) _OP_MAX == (int) _TARGET_OP_MAX, "ChangeOp and TargetOp differ");
-_Static_assert((int) OP_LIBVIRT_PIN == (int) TARGET_OP_LIBVIRT_PIN, "ChangeOp and TargetOp differ");
+_Static_assert((int) OP_IRQBALANCE == (int) TARGET_OP_IRQBALANCE, "ChangeOp and TargetOp differ");
 
 const char *change_kind_to_string(ChangeKind k) {
         return target_kind_to_string((TargetKind) k);
@@ -59,7 +59,7 @@ static bool is_mask_file(const char *target) {
 }
 
 static bool is_list_target(ChangeOp op, const char *target) {
-        return op == OP_AFFINITY || op == OP_UNIT || op == OP_LIBVIRT_PIN || ends_with(target, "_list") ||
+        return op == OP_AFFINITY || op == OP_UNIT || op == OP_LIBVIRT_PIN || op == OP_IRQBALANCE || ends_with(target, "_list") ||
                ends_with(target, "/cpuset.cpus") || ends_with(target, "/cpuset.mems") ||
                ends_with(target, "/watchdog_cpumask");
 }

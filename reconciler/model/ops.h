@@ -16,12 +16,13 @@ typedef enum ChangeKind {
         KIND_POWER,
         KIND_LIBVIRT,
         KIND_QUIET,
+        KIND_IRQBALANCE,
         _KIND_MAX,
         _KIND_INVALID = -22, /* -EINVAL */
 } ChangeKind;
 
 /* Every change has a target (the kernel path as seen from the root, or
- * "systemd:UNIT/PROPERTY", "libvirt:DOMAIN/vcpuN") and from/to values in the
+ * "systemd:UNIT/PROPERTY", "libvirt:DOMAIN/vcpuN", "irqbalance:banned_cpus") and from/to values in the
  * form the kernel file shows them. */
 typedef enum ChangeOp {
         OP_WRITE,       /* write `to` into the file `target` */
@@ -31,9 +32,13 @@ typedef enum ChangeOp {
         OP_UNIT,        /* systemd SetUnitProperties(unit, AllowedCPUs=to), runtime */
         OP_MOVE_TASKS,  /* v1: move the tasks in `pids` into the cgroup `target` */
         OP_LIBVIRT_PIN, /* live pin through libvirt */
+        OP_IRQBALANCE,  /* irqbalance's banned CPUs through its socket; target irqbalance:banned_cpus */
         _OP_MAX,
         _OP_INVALID = -22,
 } ChangeOp;
+
+/* irqbalance's banned CPUs (OP_IRQBALANCE), a CPU list. */
+#define IRQBALANCE_TARGET "irqbalance:banned_cpus"
 
 typedef enum PinKind { PIN_VCPU, PIN_EMULATOR, PIN_IOTHREAD } PinKind;
 

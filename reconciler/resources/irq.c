@@ -111,13 +111,7 @@ static void irq_lint(const LintInput *in, Doctor *d) {
         const Host *h = in->host;
         size_t managed = 0;
 
-        for (size_t i = 0; i < h->n_tasks; i++) {
-                const Task *t = &h->tasks[i];
-                if (t->pid == t->tgid && streq_ptr(t->comm, "irqbalance"))
-                        strlist_add(&d->warnings, "irqbalance is running: it moves IRQs back onto the VMs' CPUs "
-                                    "after cpushield moved them off (revert then reports them as drifted); stop it "
-                                    "or set IRQBALANCE_BANNED_CPULIST to the VMs' CPUs");
-        }
+        /* irqbalance, which would move them back, is the irqbalance resource's. */
         /* Interrupts the kernel will not let go of. */
         for (size_t i = 0; i < h->n_irqs; i++)
                 if (h->irqs[i].managed && cpuset_intersects(&h->irqs[i].affinity, in->vm_cpus))

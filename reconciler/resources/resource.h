@@ -33,6 +33,7 @@ typedef struct LintInput {
         const Host *host;
         const Config *cfg;
         const CpuSet *vm_cpus;   /* every configured VM's CPUs */
+        const Reader *reader;    /* items beyond the Host model (irqbalance's socket); may be NULL */
 } LintInput;
 
 typedef struct ObserveInput {
@@ -58,7 +59,8 @@ typedef struct Resource {
 
 /* In apply order: host tasks' own masks before the cgroup step (so they are
  * restored after it), kernel threads, cgroups, IRQs, workqueues, runtime
- * quieting, power, libvirt pins. */
+ * quieting, power, libvirt pins. irqbalance right after the IRQs: its ban
+ * keeps them where the irq step put them. */
 extern const Resource *const resource_registry[];
 extern const size_t resource_registry_size;
 
@@ -67,7 +69,7 @@ extern const size_t resource_registry_size;
              _rp < resource_registry + resource_registry_size && (r = *_rp); _rp++)
 
 extern const Resource resource_tasks, resource_kthread, resource_cgroup, resource_irq, resource_workqueue,
-        resource_quiet, resource_power, resource_pins;
+        resource_irqbalance, resource_quiet, resource_power, resource_pins;
 
 /* cgroup v2: the partition is isolated with exactly the active VMs' CPUs,
  * as observed (resources/cgroup.c). */

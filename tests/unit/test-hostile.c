@@ -416,7 +416,7 @@ static const Damage damages[] = {
         { "item\t0\tirq/write\t/proc/irq/5/smp_affinity_list\t0-7\t0\tvm\n", 0, "an item record has 8 fields" },
         { "item\t0\tirq/write\t/proc/irq/5/smp_affinity_list\t0-7\t0\tvm\t\tx\n", 0, "too many fields" },
         { "item\tx\tirq/write\t/proc/irq/5/smp_affinity_list\t0-7\t0\tvm\t\n", 0, "the sequence number" },
-        { "item\t0\tirqbalance/write\t/proc/irq/5/smp_affinity_list\t0-7\t0\tvm\t\n", 0, "unknown kind" },
+        { "item\t0\tnosuchkind/write\t/proc/irq/5/smp_affinity_list\t0-7\t0\tvm\t\n", 0, "unknown kind" },
         { "item\t0\tirq/exec\t/proc/irq/5/smp_affinity_list\t0-7\t0\tvm\t\n", 0, "unknown operation" },
         { "item\t0\tkthread/affinity\t/proc/irq/5/smp_affinity_list\t0-7\t0\tvm\t\n", 0, "does not match" },
         { "item\t0\tirq/write\t/proc/irq/5/smp_affinity_list\t0-7\\x\t0\tvm\t\n", 0, "invalid escape" },
