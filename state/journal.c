@@ -133,6 +133,52 @@ static char *damage_summary(const Journal *j) {
 
 static void items_clear(Journal *j);
 
+/* Another boot's journal: nothing in it is true, damaged or not. It is set
+ * aside (unless readonly) and *j starts over, empty, for this boot. The id
+ * passed boot_id_valid() before it names a file. */
+static int set_aside(Journal *j, const char *dir, const char *path, const char *boot_id, bool readonly,
+                     char **ret_warning, char **ret_error) {
+        _cleanup_free_ char *aside = xasprintf(JOURNAL_FILE ".%s.stale", j->boot_id);
+        int r;
+
+        *ret_warning = xasprintf("%s was written during another boot (%s): nothing in it is true "
+                                 "any more; set aside as %s/%s",
+                                 path, j->boot_id, dir, aside);
+        if (!readonly && renameat(j->dir_fd, JOURNAL_FILE, j->dir_fd, aside) < 0) {
+                r = -errno;
+                *ret_error = xasprintf("%s: %s", path, strerror(-r));
+                return r;
+        }
+        if (!readonly)
+                (void) unlinkat(j->dir_fd, ACTIVE_FILE, 0);
+        items_clear(j);
+        free(j->boot_id);
+        j->boot_id = xstrdup(boot_id);
+        return 0;
+}
+
+/* A journal with damaged lines: -EBADMSG (readonly: the caller still gets
+ * it), unless JOURNAL_ALLOW_DAMAGED, where what cannot be read is copied
+ * beside the journal. */
+static int keep_damaged(Journal *j, const char *dir, const char *boot_id, unsigned flags, bool readonly,
+                        char **ret_error) {
+        int r;
+
+        if (!j->boot_id)
+                j->boot_id = xstrdup(boot_id ? boot_id : "unknown");
+        if (readonly || !(flags & JOURNAL_ALLOW_DAMAGED)) {
+                *ret_error = damage_summary(j);
+                return -EBADMSG;
+        }
+        /* A copy of what cannot be read, beside the journal. */
+        r = state_file_write_atomic(j->dir_fd, JOURNAL_UNREADABLE_FILE, j->damaged_raw, j->damaged_raw_len);
+        if (r < 0) {
+                *ret_error = xasprintf("%s/" JOURNAL_UNREADABLE_FILE ": %s", dir, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
 static int journal_load(const char *dir, const char *boot_id, unsigned flags, bool readonly, Journal *ret,
                         char **ret_warning, char **ret_error) {
         Journal j = { .fd = -1, .dir_fd = -1 };
@@ -167,45 +213,13 @@ static int journal_load(const char *dir, const char *boot_id, unsigned flags, bo
         if (!j.boot_id && !journal_is_damaged(&j))
                 j.boot_id = xstrdup(boot_id ? boot_id : "unknown");
 
-        if (j.boot_id && boot_id && !streq(j.boot_id, boot_id)) {
-                /* Another boot: nothing in it is true, damaged or not. The
-                 * id passed boot_id_valid() before it names a file. */
-                _cleanup_free_ char *aside = xasprintf(JOURNAL_FILE ".%s.stale", j.boot_id);
-                *ret_warning = xasprintf("%s was written during another boot (%s): nothing in it is true "
-                                         "any more; set aside as %s/%s",
-                                         path, j.boot_id, dir, aside);
-                if (!readonly && renameat(j.dir_fd, JOURNAL_FILE, j.dir_fd, aside) < 0) {
-                        r = -errno;
-                        *ret_error = xasprintf("%s: %s", path, strerror(-r));
-                        journal_close(&j);
-                        return r;
-                }
-                if (!readonly)
-                        (void) unlinkat(j.dir_fd, ACTIVE_FILE, 0);
-                items_clear(&j);
-                free(j.boot_id);
-                j.boot_id = xstrdup(boot_id);
-        } else if (journal_is_damaged(&j)) {
-                if (!j.boot_id)
-                        j.boot_id = xstrdup(boot_id ? boot_id : "unknown");
-                if (readonly) {
-                        *ret_error = damage_summary(&j);
-                        r = -EBADMSG;
-                } else if (!(flags & JOURNAL_ALLOW_DAMAGED)) {
-                        *ret_error = damage_summary(&j);
-                        journal_close(&j);
-                        return -EBADMSG;
-                } else {
-                        /* A copy of what cannot be read, beside the journal. */
-                        r = state_file_write_atomic(j.dir_fd, JOURNAL_UNREADABLE_FILE, j.damaged_raw,
-                                                    j.damaged_raw_len);
-                        if (r < 0) {
-                                *ret_error = xasprintf("%s/" JOURNAL_UNREADABLE_FILE ": %s", dir, strerror(-r));
-                                journal_close(&j);
-                                return r;
-                        }
-                        r = 0;
-                }
+        if (j.boot_id && boot_id && !streq(j.boot_id, boot_id))
+                r = set_aside(&j, dir, path, boot_id, readonly, ret_warning, ret_error);
+        else if (journal_is_damaged(&j))
+                r = keep_damaged(&j, dir, boot_id, flags, readonly, ret_error);
+        if (r < 0 && !readonly) {
+                journal_close(&j);
+                return r;
         }
         if (!(readonly && *ret_warning) &&
             state_file_read(j.dir_fd, ACTIVE_FILE, 1024 * 1024, &active, &len) >= 0) {
