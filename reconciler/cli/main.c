@@ -69,6 +69,70 @@ static void version(void) {
                HAVE_SYSTEMD ? '+' : '-');
 }
 
+/* The options that take a value and check it: each returns -EINVAL after
+ * saying what it takes. */
+static int parse_output(const char *arg, Options *o) {
+        if (streq(arg, "text"))
+                o->output = OUTPUT_TEXT;
+        else if (streq(arg, "json"))
+                o->output = OUTPUT_JSON;
+        else {
+                fprintf(stderr, "cpushield: --output takes text or json, not '%s'\n", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_libvirt(const char *arg, Options *o) {
+        if (streq(arg, "auto"))
+                o->libvirt = LIBVIRT_AUTO;
+        else if (streq(arg, "yes"))
+                o->libvirt = LIBVIRT_YES;
+        else if (streq(arg, "no"))
+                o->libvirt = LIBVIRT_NO;
+        else {
+                fprintf(stderr, "cpushield: --libvirt takes auto, yes or no, not '%s'\n", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_interval(const char *arg, Options *o) {
+        if (safe_atou(arg, &o->interval_s) < 0 || o->interval_s == 0) {
+                fprintf(stderr, "cpushield: --interval takes a positive number of seconds, not '%s'\n", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_sample(const char *arg, Options *o) {
+        if (safe_atou(arg, &o->sample_s) < 0 || o->sample_s == 0 || o->sample_s > 3600) {
+                fprintf(stderr, "cpushield: --sample takes 1 to 3600 seconds, not '%s'\n", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_threshold(const char *arg, Options *o) {
+        char *end;
+
+        errno = 0;
+        o->threshold = strtod(arg, &end);
+        if (errno || end == arg || *end || o->threshold < 0) {
+                fprintf(stderr, "cpushield: --threshold takes events per second (>= 0), not '%s'\n", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_wait(const char *arg, Options *o) {
+        if (safe_atou(arg, &o->wait_s) < 0) {
+                fprintf(stderr, "cpushield: --wait takes a number of seconds, not '%s'\n", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 /* One option of parse_options. */
 static int parse_option(int c, Options *o) {
         switch (c) {
@@ -82,30 +146,12 @@ static int parse_option(int c, Options *o) {
                 o->state_dir = optarg;
                 break;
         case ARG_OUTPUT:
-                if (streq(optarg, "text"))
-                        o->output = OUTPUT_TEXT;
-                else if (streq(optarg, "json"))
-                        o->output = OUTPUT_JSON;
-                else {
-                        fprintf(stderr, "cpushield: --output takes text or json, not '%s'\n", optarg);
-                        return -EINVAL;
-                }
-                break;
+                return parse_output(optarg, o);
         case ARG_DETAILED:
                 o->detailed_exitcodes = true;
                 break;
         case ARG_LIBVIRT:
-                if (streq(optarg, "auto"))
-                        o->libvirt = LIBVIRT_AUTO;
-                else if (streq(optarg, "yes"))
-                        o->libvirt = LIBVIRT_YES;
-                else if (streq(optarg, "no"))
-                        o->libvirt = LIBVIRT_NO;
-                else {
-                        fprintf(stderr, "cpushield: --libvirt takes auto, yes or no, not '%s'\n", optarg);
-                        return -EINVAL;
-                }
-                break;
+                return parse_libvirt(optarg, o);
         case ARG_ACTIVATE:
                 strlist_add(&o->activate, optarg);
                 break;
@@ -131,34 +177,13 @@ static int parse_option(int c, Options *o) {
                 version();
                 exit(0);
         case ARG_INTERVAL:
-                if (safe_atou(optarg, &o->interval_s) < 0 || o->interval_s == 0) {
-                        fprintf(stderr, "cpushield: --interval takes a positive number of seconds, not '%s'\n",
-                                optarg);
-                        return -EINVAL;
-                }
-                break;
+                return parse_interval(optarg, o);
         case ARG_SAMPLE:
-                if (safe_atou(optarg, &o->sample_s) < 0 || o->sample_s == 0 || o->sample_s > 3600) {
-                        fprintf(stderr, "cpushield: --sample takes 1 to 3600 seconds, not '%s'\n", optarg);
-                        return -EINVAL;
-                }
-                break;
-        case ARG_THRESHOLD: {
-                char *end;
-                errno = 0;
-                o->threshold = strtod(optarg, &end);
-                if (errno || end == optarg || *end || o->threshold < 0) {
-                        fprintf(stderr, "cpushield: --threshold takes events per second (>= 0), not '%s'\n", optarg);
-                        return -EINVAL;
-                }
-                break;
-        }
+                return parse_sample(optarg, o);
+        case ARG_THRESHOLD:
+                return parse_threshold(optarg, o);
         case ARG_WAIT:
-                if (safe_atou(optarg, &o->wait_s) < 0) {
-                        fprintf(stderr, "cpushield: --wait takes a number of seconds, not '%s'\n", optarg);
-                        return -EINVAL;
-                }
-                break;
+                return parse_wait(optarg, o);
         default:
                 fputs("Try 'cpushield --help'.\n", stderr);
                 return -EINVAL;
