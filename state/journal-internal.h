@@ -1,21 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
-/* What journal.c, journal-parse.c and state-dir.c share; not part of the
+/* What journal.c and state-dir.c share; not part of the
  * API, which is journal.h. */
 
 #include "journal.h"
 
 #define JOURNAL_FILE "journal"
 #define ACTIVE_FILE "active"
-#define JOURNAL_MAGIC "cpushield-journal 1"
-
-/* journal-parse.c: NULL when an item with these fields may be journaled
- * (read or written), else why not. */
-const char *journal_item_check(const char *kind, const char *target, const char *vm, const char *ident);
-
-/* journal.c: drops the item of target, if there is one. */
-void journal_item_drop(Journal *j, const char *target);
 
 /* state-dir.c: files in the state directory dir_fd (from state_dir_open),
  * never opened through a symbolic link. */

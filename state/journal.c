@@ -7,35 +7,6 @@
 
 #include "journal-internal.h"
 
-static void item_free(JournalItem *it) {
-        free(it->kind);
-        free(it->target);
-        free(it->original);
-        free(it->intended);
-        free(it->applied);
-        free(it->vm);
-        free(it->ident);
-}
-
-JournalItem *journal_find(const Journal *j, const char *target) {
-        for (size_t i = 0; i < j->n_items; i++)
-                if (streq(j->items[i].target, target))
-                        return &j->items[i];
-        return NULL;
-}
-
-void journal_item_drop(Journal *j, const char *target) {
-        for (size_t i = 0; i < j->n_items; i++)
-                if (streq(j->items[i].target, target)) {
-                        item_free(&j->items[i]);
-                        memmove(&j->items[i], &j->items[i + 1], (j->n_items - i - 1) * sizeof(JournalItem));
-                        j->n_items--;
-                        return;
-                }
-}
-
-/* ---- writing ------------------------------------------------------------ */
-
 static int append(Journal *j, const char *line) {
         size_t len = strlen(line);
         ssize_t n;
@@ -266,7 +237,7 @@ int journal_peek(const char *dir, const char *boot_id, Journal *ret) {
 
 static void items_clear(Journal *j) {
         for (size_t i = 0; i < j->n_items; i++)
-                item_free(&j->items[i]);
+                journal_item_free(&j->items[i]);
         free(j->items);
         j->items = NULL;
         j->n_items = 0;

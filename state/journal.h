@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "journal-items.h"
 #include "target.h"
 #include "util.h"
 
@@ -32,48 +33,6 @@
  * newline is a record torn by a crash while it was being appended: the
  * write it announced never happened, so it is left out and noted in torn. */
 
-typedef struct JournalItem {
-        unsigned seq;   /* order of first change: revert goes backwards */
-        char *kind;
-        char *target;
-        char *original;
-        char *intended;
-        char *applied;  /* NULL until read back after the write */
-        char *vm;
-        char *ident;    /* kthreads: the task's start time, so that a reused
-                         * PID is never "restored"; "" otherwise */
-} JournalItem;
-
-typedef struct Journal {
-        int dir_fd;
-        char *dir;
-        int fd;        /* open for appending while a run holds the lock */
-        char *boot_id;
-        JournalItem *items;
-        size_t n_items;
-        unsigned next_seq;
-        StrList active; /* VMs activated by hand or by the hook */
-        StrList refused; /* targets the kernel refused this boot */
-        /* Unreadable lines: "FILE:LINE: reason", one per line, in order... */
-        StrList damaged;
-        /* ...and their raw bytes, each followed by '\n', kept verbatim. */
-        char *damaged_raw;
-        size_t damaged_raw_len;
-        /* "FILE:LINE: ..." for a torn last line that was left out. */
-        StrList torn;
-} Journal;
-
-/* Flags of journal_open_full(). */
-typedef enum JournalFlags {
-        /* Load a journal with damaged lines anyway (revert --force): the
-         * readable items are in *ret, the damaged ones in ret->damaged and
-         * copied to JOURNAL_UNREADABLE_FILE beside the journal. */
-        JOURNAL_ALLOW_DAMAGED = 1 << 0,
-} JournalFlags;
-
-#define JOURNAL_UNREADABLE_FILE "journal.unreadable"
-#define JOURNAL_SIZE_MAX (64u * 1024 * 1024)
-#define JOURNAL_LINE_MAX (64u * 1024)
 
 /* Opens the state directory without following a symbolic link at its last
  * component, after checking it and every parent up to / (sshd's
@@ -85,16 +44,7 @@ typedef enum JournalFlags {
  * symbolic link; *ret_error says which path and why. */
 int state_dir_open(const char *dir, bool create, int *ret_fd, char **ret_error);
 
-/* Parses a journal image (any bytes) into *ret: items, refused, boot id,
- * damaged and torn lines. path names the file in messages. Returns 0, or
- * -EBADMSG when the first line is not the journal header (nothing else is
- * read then, *ret_error says so). Never fails on damaged lines: they are in
- * ret->damaged. *ret is valid for journal_close in every case. */
-int journal_parse(const char *path, const char *data, size_t len, Journal *ret, char **ret_error);
 
-static inline bool journal_is_damaged(const Journal *j) {
-        return j->damaged.n > 0;
-}
 
 /* Opens (creating) the state directory and takes its lock, waiting at most
  * timeout_s seconds; -EWOULDBLOCK with *ret_error naming the holder. */
@@ -123,7 +73,6 @@ int journal_peek(const char *dir, const char *boot_id, Journal *ret);
 int journal_peek_full(const char *dir, const char *boot_id, Journal *ret, char **ret_error);
 void journal_close(Journal *j);
 
-JournalItem *journal_find(const Journal *j, const char *target);
 /* Records original and intended value and fsyncs, before the write. */
 int journal_record(Journal *j, const char *kind, const char *target, const char *ident, const char *original,
                    const char *intended, const char *vm);
@@ -138,9 +87,3 @@ int journal_compact(Journal *j);
 
 int active_save(Journal *j);
 
-char *journal_escape(const char *s);
-/* Lenient: an unknown escape "\\x" gives "x". */
-char *journal_unescape(const char *s);
-/* Strict, binary-safe: s[0..n) may only hold the three escapes and no NUL
- * or control character; -EINVAL otherwise. */
-int journal_unescape_strict(const char *s, size_t n, char **ret);

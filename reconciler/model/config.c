@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The configuration's API: reading its files (only trusted ones), loading
- * and merging them, the default file list, lookups and freeing. Parsing
- * is in config-yaml.c and config-sections.c, the checks across sections in
- * config-validate.c. */
+ * and merging them, the default file list. Parsing is in config-document.c
+ * (one document), config-sections.c and config-yaml.c, the checks across
+ * sections in config-validate.c, lookups and freeing in config-model.c. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "config-internal.h"
+#include "config.h"
 
 static int check_owner_mode(const char *what, const char *path, const struct stat *st, bool sticky_ok,
                             char **ret_error) {
@@ -99,16 +100,6 @@ static int load_file(Config *c, const char *file, const Host *host, char **ret_e
         return config_parse_data(c, file, data, len, host, ret_error);
 }
 
-const char *config_cpu_owner(const Config *c, unsigned cpu) {
-        if (!c)
-                return NULL;
-        if (cpuset_isset(&c->host_cpus, cpu))
-                return "host";
-        for (size_t i = 0; i < c->n_vms; i++)
-                if (cpuset_isset(&c->vms[i].cpus, cpu))
-                        return c->vms[i].name;
-        return NULL;
-}
 
 int config_load(char *const *files, size_t n_files, const Host *host, Config *ret, char **ret_error) {
         Config c = {};
@@ -185,53 +176,7 @@ int config_default_files(StrList *ret) {
         return 0;
 }
 
-static void pins_free(Pin *p, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                cpuset_free(&p[i].cpus);
-        free(p);
-}
 
-void config_free(Config *c) {
-        for (size_t i = 0; i < c->n_profiles; i++) {
-                free(c->profiles[i].name);
-                free(c->profiles[i].governor);
-                free(c->profiles[i].epp);
-        }
-        free(c->profiles);
-        for (size_t i = 0; i < c->n_vms; i++) {
-                Vm *vm = &c->vms[i];
-                free(vm->name);
-                free(vm->uri);
-                free(vm->domain);
-                free(vm->power);
-                cpuset_free(&vm->cpus);
-                cpuset_free(&vm->emulator_pin);
-                pins_free(vm->vcpu_pins, vm->n_vcpu_pins);
-                pins_free(vm->iothread_pins, vm->n_iothread_pins);
-        }
-        free(c->vms);
-        cpuset_free(&c->host_cpus);
-        free(c->partition);
-        strlist_free(&c->warnings);
-        strlist_free(&c->files);
-        memset(c, 0, sizeof *c);
-}
 
-const Vm *config_find_vm(const Config *c, const char *name) {
-        for (size_t i = 0; i < c->n_vms; i++)
-                if (streq(c->vms[i].name, name))
-                        return &c->vms[i];
-        return NULL;
-}
 
-const PowerProfile *config_find_profile(const Config *c, const char *name) {
-        for (size_t i = 0; i < c->n_profiles; i++)
-                if (streq(c->profiles[i].name, name))
-                        return &c->profiles[i];
-        return NULL;
-}
 
-const char *activation_to_string(Activation a) {
-        static const char *const s[] = { "libvirt", "manual", "always" };
-        return s[a];
-}

@@ -1,10 +1,41 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The journal's text: escaping its values, and reading an image of it,
- * binary-safe and strict, line by line (the format is in journal.h). */
+/* The journal in memory: its items, and its text, escaping its values and
+ * reading an image of it, binary-safe and strict, line by line (the format
+ * is in journal.h). */
 #include <stdint.h>
 #include <stdio.h>
 
-#include "journal-internal.h"
+#include "journal-items.h"
+
+void journal_item_free(JournalItem *it) {
+        free(it->kind);
+        free(it->target);
+        free(it->original);
+        free(it->intended);
+        free(it->applied);
+        free(it->vm);
+        free(it->ident);
+}
+
+JournalItem *journal_find(const Journal *j, const char *target) {
+        for (size_t i = 0; i < j->n_items; i++)
+                if (streq(j->items[i].target, target))
+                        return &j->items[i];
+        return NULL;
+}
+
+void journal_item_drop(Journal *j, const char *target) {
+        for (size_t i = 0; i < j->n_items; i++)
+                if (streq(j->items[i].target, target)) {
+                        journal_item_free(&j->items[i]);
+                        memmove(&j->items[i], &j->items[i + 1], (j->n_items - i - 1) * sizeof(JournalItem));
+                        j->n_items--;
+                        return;
+                }
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
 
 /* ---- escaping ----------------------------------------------------------- */
 

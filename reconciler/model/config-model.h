@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The configuration as loaded: its types, limits and lookups. Loading it
+ * is config.h's. */
+
+#include "cpuset.h"
+#include "host.h"
+#include "util.h"
+
+#define CONFIG_DEFAULT_FILE "/etc/cpushield/cpushield.yaml"
+#define CONFIG_DEFAULT_DIR "/etc/cpushield/conf.d"
+#define CONFIG_DEFAULT_PARTITION "machine.slice"
+#define CONFIG_DEFAULT_URI "qemu:///system"
+
+/* Limits of one configuration, so that no input takes seconds or
+ * gigabytes (README, "Configuration limits"). */
+#define CONFIG_FILE_MAX (1024u * 1024)  /* bytes per file */
+#define CONFIG_VMS_MAX 256u             /* VMs in all files together */
+#define CONFIG_PROFILES_MAX 64u         /* power profiles in all files */
+#define CONFIG_PINS_MAX 1024u           /* vcpu_pins, and iothread_pins, per VM */
+#define CONFIG_DEPTH_MAX 32u            /* nesting of YAML collections */
+#define CONFIG_NODES_MAX 200000u        /* YAML nodes per file */
+#define CONFIG_NAME_MAX 64u             /* VM and power profile names */
+
+/* Where a value was written: file (owned by Config.files), 1-based. */
+typedef struct Loc {
+        const char *file;
+        unsigned line, column;
+} Loc;
+
+typedef enum Mode { MODE_MOVE, MODE_LEAVE } Mode;
+typedef enum Activation { ACTIVATION_LIBVIRT, ACTIVATION_MANUAL, ACTIVATION_ALWAYS } Activation;
+
+typedef enum MinFreq { MIN_FREQ_UNSET, MIN_FREQ_KHZ, MIN_FREQ_MAX } MinFreq;
+
+typedef struct PowerProfile {
+        char *name;
+        Loc loc;
+        char *governor;
+        Loc governor_loc;
+        bool has_max_latency;
+        unsigned max_wakeup_latency_us;
+        MinFreq min_freq;
+        unsigned long min_freq_khz;
+        char *epp;
+        Loc epp_loc;
+} PowerProfile;
+
+typedef struct Pin {
+        unsigned id; /* vCPU number or IOThread id */
+        CpuSet cpus;
+        Loc loc;
+} Pin;
+
+typedef struct Vm {
+        char *name;
+        Loc loc;
+        Activation activation;
+        char *uri, *domain;
+        CpuSet cpus;
+        Loc cpus_loc;
+        Pin *vcpu_pins;
+        size_t n_vcpu_pins;
+        bool has_emulator_pin;
+        CpuSet emulator_pin;
+        Loc emulator_loc;
+        Pin *iothread_pins;
+        size_t n_iothread_pins;
+        char *power;
+        Loc power_loc;
+} Vm;
+
+typedef struct Config {
+        StrList files;
+        bool has_host;
+        CpuSet host_cpus;
+        Loc host_loc;
+        char *partition;
+        Mode irqs, kthreads, workqueues;
+        PowerProfile *profiles;
+        size_t n_profiles;
+        Vm *vms;
+        size_t n_vms;
+        StrList warnings;
+} Config;
+
+void config_free(Config *c);
+const Vm *config_find_vm(const Config *c, const char *name);
+const PowerProfile *config_find_profile(const Config *c, const char *name);
+const char *activation_to_string(Activation a);
+/* "host", the name of the VM owning cpu, or NULL (unassigned, or no config). */
+const char *config_cpu_owner(const Config *c, unsigned cpu);

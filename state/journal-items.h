@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "target.h"
+#include "util.h"
+
+/* The journal in memory: its items, and its text (the record format is
+ * described in journal.h), parsed strictly and escaped. */
+
+#define JOURNAL_MAGIC "cpushield-journal 1"
+
+typedef struct JournalItem {
+        unsigned seq;   /* order of first change: revert goes backwards */
+        char *kind;
+        char *target;
+        char *original;
+        char *intended;
+        char *applied;  /* NULL until read back after the write */
+        char *vm;
+        char *ident;    /* kthreads: the task's start time, so that a reused
+                         * PID is never "restored"; "" otherwise */
+} JournalItem;
+
+typedef struct Journal {
+        int dir_fd;
+        char *dir;
+        int fd;        /* open for appending while a run holds the lock */
+        char *boot_id;
+        JournalItem *items;
+        size_t n_items;
+        unsigned next_seq;
+        StrList active; /* VMs activated by hand or by the hook */
+        StrList refused; /* targets the kernel refused this boot */
+        /* Unreadable lines: "FILE:LINE: reason", one per line, in order... */
+        StrList damaged;
+        /* ...and their raw bytes, each followed by '\n', kept verbatim. */
+        char *damaged_raw;
+        size_t damaged_raw_len;
+        /* "FILE:LINE: ..." for a torn last line that was left out. */
+        StrList torn;
+} Journal;
+
+/* Flags of journal_open_full(). */
+typedef enum JournalFlags {
+        /* Load a journal with damaged lines anyway (revert --force): the
+         * readable items are in *ret, the damaged ones in ret->damaged and
+         * copied to JOURNAL_UNREADABLE_FILE beside the journal. */
+        JOURNAL_ALLOW_DAMAGED = 1 << 0,
+} JournalFlags;
+
+#define JOURNAL_UNREADABLE_FILE "journal.unreadable"
+#define JOURNAL_SIZE_MAX (64u * 1024 * 1024)
+#define JOURNAL_LINE_MAX (64u * 1024)
+
+/* Parses a journal image (any bytes) into *ret: items, refused, boot id,
+ * damaged and torn lines. path names the file in messages. Returns 0, or
+ * -EBADMSG when the first line is not the journal header (nothing else is
+ * read then, *ret_error says so). Never fails on damaged lines: they are in
+ * ret->damaged. *ret is valid for journal_close in every case. */
+int journal_parse(const char *path, const char *data, size_t len, Journal *ret, char **ret_error);
+static inline bool journal_is_damaged(const Journal *j) {
+        return j->damaged.n > 0;
+}
+
+JournalItem *journal_find(const Journal *j, const char *target);
+/* Drops the item of target, if any. */
+void journal_item_drop(Journal *j, const char *target);
+void journal_item_free(JournalItem *it);
+/* NULL, or why a record's fields are not an item cpushield could have written. */
+const char *journal_item_check(const char *kind, const char *target, const char *vm, const char *ident);
+char *journal_escape(const char *s);
+/* Lenient: an unknown escape "\\x" gives "x". */
+char *journal_unescape(const char *s);
+/* Strict, binary-safe: s[0..n) may only hold the three escapes and no NUL
+ * or control character; -EINVAL otherwise. */
+int journal_unescape_strict(const char *s, size_t n, char **ret);
