@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "fs.h"
 #include "journal-internal.h"
 
 #define LOCK_FILE "lock"
@@ -334,22 +335,6 @@ int state_file_read(int dir_fd, const char *name, size_t max, char **ret, size_t
         return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, buf, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -EIO;
-                buf += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 /* tmp file, fsync, rename; the tmp file never outlives a failure. */
 int state_file_write_atomic(int dir_fd, const char *name, const char *content, size_t len) {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp", name);
@@ -359,7 +344,7 @@ int state_file_write_atomic(int dir_fd, const char *name, const char *content, s
         fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
-        r = write_all(fd, content, len);
+        r = write_full(fd, content, len);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r == 0)

@@ -26,27 +26,12 @@ static int open_parent(const Host *h, const char *path, const char **ret_base) {
         return root_openat(h->root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
 }
 
-static int write_all(int fd, const char *s, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, s, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -EIO;
-                s += n;
-                len -= (size_t) n;
-        }
-        return 0;
-}
-
 /* A file that is a mount point (a read-only bind mount in a test) cannot be
  * renamed over: written in place, as the kernel's attribute would be. */
 static int write_in_place(int fd, const char *content) {
         if (ftruncate(fd, 0) < 0)
                 return -errno;
-        return write_all(fd, content, strlen(content));
+        return write_full(fd, content, strlen(content));
 }
 
 int fixture_write(const Host *h, const char *path, const char *content) {
@@ -72,7 +57,7 @@ int fixture_write(const Host *h, const char *path, const char *content) {
         fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
         if (fd < 0)
                 return -errno;
-        r = write_all(fd, content, strlen(content));
+        r = write_full(fd, content, strlen(content));
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = -errno;
         close(fd);

@@ -195,3 +195,19 @@ int read_id_list(int root_fd, const char *file, int **ret, size_t *ret_n) {
         *ret_n = n;
         return r;
 }
+
+int write_full(int fd, const char *buf, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, buf, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -EIO;
+                buf += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}

@@ -35,3 +35,6 @@ int list_subdirs(int root_fd, const char *path, StrList *ret);
 /* The numbers of a tasks or cgroup.procs file, in file order; an unreadable
  * file gives none (and its error). */
 int read_id_list(int root_fd, const char *file, int **ret, size_t *ret_n);
+/* All of buf, retrying EINTR and short writes; a write that makes no
+ * progress is -EIO. */
+int write_full(int fd, const char *buf, size_t len);
