@@ -32,6 +32,9 @@ typedef struct Loc {
 typedef enum Mode { MODE_MOVE, MODE_LEAVE } Mode;
 typedef enum Activation { ACTIVATION_LIBVIRT, ACTIVATION_MANUAL, ACTIVATION_ALWAYS } Activation;
 
+/* cgroup v2 partition type: chosen from the pins (auto), or forced. */
+typedef enum PartitionType { PARTITION_AUTO, PARTITION_ISOLATED, PARTITION_ROOT } PartitionType;
+
 typedef enum MinFreq { MIN_FREQ_UNSET, MIN_FREQ_KHZ, MIN_FREQ_MAX } MinFreq;
 
 typedef struct PowerProfile {
@@ -77,6 +80,8 @@ typedef struct Config {
         CpuSet host_cpus;
         Loc host_loc;
         char *partition;
+        PartitionType partition_type;
+        Loc partition_type_loc;
         Mode irqs, kthreads, workqueues;
         PowerProfile *profiles;
         size_t n_profiles;

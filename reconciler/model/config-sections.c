@@ -7,7 +7,8 @@
 #include "target.h"
 
 static int parse_host(Parser *p, yaml_node_t *n) {
-        static const char *const keys[] = { "cpus", "cores", "partition", NULL };
+        static const char *const keys[] = { "cpus", "cores", "partition", "partition_type", NULL };
+        static const char *const types[] = { "auto", "isolated", "root", NULL };
         Config *c = p->cfg;
         int r;
 
@@ -30,6 +31,13 @@ static int parse_host(Parser *p, yaml_node_t *n) {
                                 return fail(p, v, "host.partition must be a cgroup path relative to the cgroup root, "
                                                   "like \"machine.slice\", without '.', '..', empty parts or "
                                                   "spaces, got '%.80s'", c->partition);
+                } else if (streq(scalar(node(p, pair->key)), "partition_type")) {
+                        yaml_node_t *v = node(p, pair->value);
+                        int e;
+                        if ((r = cfg_parse_enum(p, v, "host.partition_type", types, &e)) < 0)
+                                return r;
+                        c->partition_type = (PartitionType) e;
+                        c->partition_type_loc = loc_of(p, v);
                 }
         return 0;
 }

@@ -168,21 +168,40 @@ static char *unbound_threads(const Vm *vm) {
  * of its CPUs stays on whichever it first ran on. Isolated fits only when
  * every thread placed there is bound to one CPU; otherwise an exclusive,
  * load-balanced partition ("root"). */
-static void choose_partition_type(const PlanInput *in, Plan *p) {
+/* Why some active VM's threads are not each bound to one CPU, or NULL. */
+static char *unbound_reason(const Config *c, const StrList *vms) {
         char *why = NULL;
 
-        for (size_t i = 0; i < in->active->n && !why; i++) {
-                const Vm *vm = config_find_vm(in->cfg, in->active->v[i]);
+        for (size_t i = 0; i < vms->n && !why; i++) {
+                const Vm *vm = config_find_vm(c, vms->v[i]);
                 if (vm)
                         why = unbound_threads(vm);
         }
+        return why;
+}
+
+static void choose_partition_type(const PlanInput *in, Plan *p) {
+        const Config *c = in->cfg;
+        _cleanup_free_ char *why = unbound_reason(c, in->active);
+
         free(p->partition_type);
         free(p->partition_why);
-        if (why) {
+        if (c->partition_type == PARTITION_ISOLATED) {
+                p->partition_type = xstrdup("isolated");
+                p->partition_why = xasprintf("host.partition_type: isolated (%s:%u:%u)%s%s", c->partition_type_loc.file,
+                                             c->partition_type_loc.line, c->partition_type_loc.column,
+                                             why ? "; but " : "", why ? why : "");
+                if (why)
+                        strlist_addf(&p->warnings, "the partition is isolated by configuration, but %s: such a thread "
+                                     "stays on whichever CPU it first ran on", why);
+        } else if (c->partition_type == PARTITION_ROOT) {
+                p->partition_type = xstrdup("root");
+                p->partition_why = xasprintf("host.partition_type: root (%s:%u:%u)", c->partition_type_loc.file,
+                                             c->partition_type_loc.line, c->partition_type_loc.column);
+        } else if (why) {
                 p->partition_type = xstrdup("root");
                 p->partition_why = xasprintf("%s; an isolated partition does no load balancing, so an exclusive "
                                              "load-balanced one is used", why);
-                free(why);
         } else {
                 p->partition_type = xstrdup("isolated");
                 p->partition_why = xstrdup("every vCPU, emulator and IOThread pin names one CPU: no load "
@@ -412,6 +431,17 @@ static void cgroup_observe(const ObserveInput *in, Observed *obs) {
 
 static void cgroup_lint(const LintInput *in, Doctor *d) {
         const Cgroups *cg = &in->host->cg;
+
+        if (in->cfg->partition_type == PARTITION_ISOLATED)
+                for (size_t i = 0; i < in->cfg->n_vms; i++) {
+                        _cleanup_free_ char *why = unbound_threads(&in->cfg->vms[i]);
+                        if (why)
+                                strlist_addf(&d->warnings, "host.partition_type is isolated (%s:%u:%u), but %s: an "
+                                             "isolated partition does no load balancing, so such a thread stays on "
+                                             "whichever CPU it first ran on; pin each thread to one CPU or use "
+                                             "partition_type: auto", in->cfg->partition_type_loc.file,
+                                             in->cfg->partition_type_loc.line, in->cfg->partition_type_loc.column, why);
+                }
 
         if (cg->mode == CGROUP_NONE)
                 strlist_add(&d->errors, "no cpuset cgroup is mounted (neither cgroup v2 with the cpuset controller "

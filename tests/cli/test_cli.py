@@ -48,6 +48,19 @@ def _():
         assert why is None or why in doc["partition"]["why"], (extra, doc["partition"])
         part = [c for c in doc["changes"] if c["target"].endswith("cpuset.cpus.partition")]
         assert part and part[0]["to"] == want, part
+    for forced in ("isolated", "root"):
+        cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+        cfg.write(f"host: {{cpus: '0,4', partition_type: {forced}}}\nvms:\n  win10: {{cpus: 1-3}}\n")
+        cfg.close()
+        p = run("plan", "--root", root, "--config", cfg.name, "--activate", "win10", "--libvirt", "no",
+                "--output", "json")
+        d = run("doctor", "--root", root, "--config", cfg.name)
+        os.unlink(cfg.name)
+        doc = json.loads(p.stdout)
+        assert doc["partition"]["type"] == forced and "partition_type" in doc["partition"]["why"], doc["partition"]
+        floats = any("no vcpu_pins" in w for w in doc["warnings"])
+        assert floats == (forced == "isolated"), doc["warnings"]
+        assert ("partition_type is isolated" in d.stdout) == (forced == "isolated"), d.stdout
     cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
     cfg.write("host: {cpus: '0,4'}\nvms:\n  win10: {cpus: 1-3}\n")
     cfg.close()
