@@ -17,10 +17,67 @@ void journal_item_free(JournalItem *it) {
         free(it->ident);
 }
 
+static size_t hash_target(const char *s) {
+        size_t h = 1469598103934665603ull; /* FNV-1a */
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ull;
+        return h;
+}
+
+/* The index is a cache: journal_find is const for its callers. */
+static void index_rebuild(Journal *j) {
+        size_t slots = 64;
+
+        while (slots < j->n_items * 2)
+                slots *= 2;
+        free(j->index);
+        j->index = xcalloc(slots, sizeof(size_t));
+        j->index_slots = slots;
+        for (size_t i = 0; i < j->n_items; i++) {
+                size_t k = hash_target(j->items[i].target) & (slots - 1);
+                while (j->index[k])
+                        k = (k + 1) & (slots - 1);
+                j->index[k] = i + 1;
+        }
+        j->index_items = j->n_items;
+}
+
+void journal_index_add(Journal *j) {
+        size_t i = j->n_items - 1, k;
+
+        if (!j->index || j->index_items != i)
+                return; /* no index yet, or stale: journal_find rebuilds it */
+        if ((j->n_items) * 2 > j->index_slots) {
+                index_rebuild(j);
+                return;
+        }
+        for (k = hash_target(j->items[i].target) & (j->index_slots - 1); j->index[k]; k = (k + 1) & (j->index_slots - 1))
+                ;
+        j->index[k] = i + 1;
+        j->index_items = j->n_items;
+}
+
+void journal_index_free(Journal *j) {
+        free(j->index);
+        j->index = NULL;
+        j->index_slots = j->index_items = 0;
+}
+
 JournalItem *journal_find(const Journal *j, const char *target) {
-        for (size_t i = 0; i < j->n_items; i++)
-                if (streq(j->items[i].target, target))
-                        return &j->items[i];
+        Journal *m = (Journal *) j;
+
+        if (j->n_items < 16) {
+                for (size_t i = 0; i < j->n_items; i++)
+                        if (streq(j->items[i].target, target))
+                                return &j->items[i];
+                return NULL;
+        }
+        if (!j->index || j->index_items != j->n_items)
+                index_rebuild(m);
+        for (size_t k = hash_target(target) & (j->index_slots - 1); j->index[k]; k = (k + 1) & (j->index_slots - 1))
+                if (streq(j->items[j->index[k] - 1].target, target))
+                        return &j->items[j->index[k] - 1];
         return NULL;
 }
 
@@ -30,6 +87,7 @@ void journal_item_drop(Journal *j, const char *target) {
                         journal_item_free(&j->items[i]);
                         memmove(&j->items[i], &j->items[i + 1], (j->n_items - i - 1) * sizeof(JournalItem));
                         j->n_items--;
+                        j->index_items = SIZE_MAX; /* positions moved: rebuild */
                         return;
                 }
 }
@@ -217,6 +275,7 @@ static void use_record(Journal *j, char **f) {
                         it->intended = xstrdup(f[5]);
                         it->vm = xstrdup(f[6]);
                         it->ident = xstrdup(f[7]);
+                        journal_index_add(j);
                         if (it->seq >= j->next_seq)
                                 j->next_seq = it->seq + 1;
                 } else {

@@ -40,6 +40,13 @@ typedef struct Journal {
         size_t damaged_raw_len;
         /* "FILE:LINE: ..." for a torn last line that was left out. */
         StrList torn;
+        /* journal_find's index: slots of item number + 1 (0 = empty), by a
+         * hash of the target; rebuilt when items were added or dropped. */
+        size_t *index;
+        size_t index_slots, index_items;
+        /* Appends are flushed by journal_sync, not each on its own (apply:
+         * the originals are on disk before each write, not after each line). */
+        bool lazy_sync, unsynced;
 } Journal;
 
 /* Flags of journal_open_full(). */
@@ -65,6 +72,9 @@ static inline bool journal_is_damaged(const Journal *j) {
 }
 
 JournalItem *journal_find(const Journal *j, const char *target);
+/* The last item pushed joins journal_find's index; freeing the index. */
+void journal_index_add(Journal *j);
+void journal_index_free(Journal *j);
 /* Drops the item of target, if any. */
 void journal_item_drop(Journal *j, const char *target);
 void journal_item_free(JournalItem *it);

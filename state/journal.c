@@ -19,8 +19,21 @@ static int append(Journal *j, const char *line) {
                 return -errno;
         if ((size_t) n != len)
                 return -EIO;
+        if (j->lazy_sync) {
+                j->unsynced = true;
+                return 0;
+        }
         if (fdatasync(j->fd) < 0)
                 return -errno;
+        return 0;
+}
+
+int journal_sync(Journal *j) {
+        if (!j->unsynced || j->fd < 0)
+                return 0;
+        if (fdatasync(j->fd) < 0)
+                return -errno;
+        j->unsynced = false;
         return 0;
 }
 
@@ -241,6 +254,7 @@ static void items_clear(Journal *j) {
         free(j->items);
         j->items = NULL;
         j->n_items = 0;
+        journal_index_free(j);
         strlist_free(&j->refused);
         strlist_free(&j->damaged);
         strlist_free(&j->torn);
@@ -306,6 +320,7 @@ int journal_record(Journal *j, const char *kind, const char *target, const char 
         it->intended = xstrdup(intended);
         it->vm = xstrdup(strempty(vm));
         it->ident = xstrdup(strempty(ident));
+        journal_index_add(j);
         return 0;
 }
 

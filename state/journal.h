@@ -84,6 +84,8 @@ int journal_forget(Journal *j, const char *target);
 int journal_refused(Journal *j, const char *target);
 /* Rewrites the journal with only the live items (tmp file, fsync, rename). */
 int journal_compact(Journal *j);
+/* With j->lazy_sync: flushes what was appended since the last sync. */
+int journal_sync(Journal *j);
 
 int active_save(Journal *j);
 

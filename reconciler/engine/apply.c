@@ -122,6 +122,13 @@ static void apply_one(Run *run, const Change *c) {
                         return;
                 }
         }
+        /* The original is on disk before the write (one flush for the record
+         * and the previous change's read-back). */
+        r = journal_sync(run->j);
+        if (r < 0) {
+                err_add(run->res, c, "cannot flush the journal, not changed", r, NULL);
+                return;
+        }
         r = effect_apply(run->b, run->h, c, c->to, &detail);
         if (run->b->checkpoint)
                 run->b->checkpoint(++run->writes);
@@ -151,10 +158,13 @@ int apply_plan(const Backend *b, const Host *h, Journal *j, const Plan *p, Apply
 
         if (b->checkpoint)
                 b->checkpoint(0);
+        j->lazy_sync = true;
         for (size_t i = 0; i < p->n_changes; i++)
                 apply_one(&run, &p->changes[i]);
         for (size_t i = 0; i < p->forget.n; i++)
                 (void) journal_forget(j, p->forget.v[i]);
+        (void) journal_sync(j);
+        j->lazy_sync = false;
         r = journal_compact(j);
         if (r < 0)
                 strlist_addf(&res.errors, "%s/journal: cannot compact: %s", j->dir, strerror(-r));
