@@ -143,9 +143,16 @@ static uint64_t increase(uint64_t a, uint64_t b) {
         return b;                                           /* reset: what came after */
 }
 
+/* Worst first; a time in nanoseconds per second ranks as milliseconds,
+ * among events per second. */
+static double weight(const Rate *r) {
+        size_t n = strlen(r->key);
+        return n > 3 && streq(r->key + n - 3, "_ns") ? r->per_s / 1e6 : r->per_s;
+}
+
 static int cmp_rate(const void *x, const void *y) {
-        const Rate *a = x, *b = y;
-        return (a->per_s < b->per_s) - (a->per_s > b->per_s);
+        double a = weight(x), b = weight(y);
+        return (a < b) - (a > b);
 }
 
 void counters_delta(const Counters *a, const Counters *b, double seconds, const CpuSet *only, SampleDelta *ret) {

@@ -186,6 +186,32 @@ $CS apply --detailed-exitcodes > /tmp/again 2>&1; rc=$?
 expect_eq apply-again-converged "$rc" 0
 [ $rc = 0 ] || sed 's/^/LOG again: /' /tmp/again
 
+# --- verify --sample: what did run on the VM's CPUs ---------------------------
+# A movable NIC interrupt put back onto a VM CPU by hand, and the NIC fed
+# frames: the sample names it as the first noise and exits 1; once apply
+# has moved it off again, the same sample exits 0.
+phase sample
+nicirq=$(irq_of_name 'virtio[0-9]+-input' | head -n1)
+poke() { i=0; while [ $i -lt 40 ]; do net_irq_poke "$nicirq"; i=$((i + 1)); done; }
+if [ -n "$nicirq" ]; then
+    echo 3 > /proc/irq/$nicirq/smp_affinity_list
+    poke & poker=$!
+    $CS verify --sample 4 > /tmp/sample 2>&1; rc=$?
+    kill $poker 2>/dev/null; wait $poker 2>/dev/null
+    expect_eq sample-noise-exit "$rc" 1
+    check sample-names-the-irq-first sh -c "grep -m1 '^noise: IRQ' /tmp/sample | grep -q 'IRQ $nicirq '"
+    head -n 12 /tmp/sample | sed 's/^/INFO sample: /'
+    grep '^noise:' /tmp/sample | head -n 5 | sed 's/^/INFO sample: /'
+    $CS apply > /tmp/reapply 2>&1 || sed 's/^/LOG reapply: /' /tmp/reapply
+    poke & poker=$!
+    $CS verify --sample 4 > /tmp/sample2 2>&1; rc=$?
+    kill $poker 2>/dev/null; wait $poker 2>/dev/null
+    expect_eq sample-quiet-after-apply "$rc" 0
+    [ $rc = 0 ] || sed 's/^/LOG sample after apply: /' /tmp/sample2
+else
+    fail sample-noise-exit "no virtio-net input IRQ in /proc/interrupts"
+fi
+
 # --- revert ------------------------------------------------------------------
 phase revert
 kill $vmproc $late; wait $vmproc $late 2>/dev/null
