@@ -32,6 +32,17 @@
  *                                          cpuset.mems, cpuset.cpus.partition
  *                                    each group sorted by path (byte order),
  *                                    values as $(cat FILE) gives them
+ *   vmhelper probe CPU SECONDS [CGROUPPROCS]
+ *                                    the noise benchmark's stand-in vCPU:
+ *                                    joins CGROUPPROCS (a cgroup.procs or
+ *                                    tasks file) if given, pins itself to
+ *                                    CPU, busy-loops SECONDS, and prints
+ *                                    "PROBE cpu=N secs=S invol=X wait_ns=Y
+ *                                    devirq=Z allirq=W": involuntary context
+ *                                    switches (/proc/self/status), runqueue
+ *                                    wait (/proc/self/schedstat), interrupts
+ *                                    on CPU N (numbered rows / all rows of
+ *                                    /proc/interrupts) during the loop
  *   vmhelper tasks                   per process, PID order:
  *                                    "PID@STARTTIME KIND ALLOWED COMM"; KIND
  *                                    is kthread, kthread+nosetaffinity
@@ -45,6 +56,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -52,11 +64,13 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CPUS 1024
@@ -533,6 +547,119 @@ static int do_tasks(void)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+
+static long long status_field(const char *name) {
+	char line[256];
+	long long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, name, strlen(name)))
+			v = atoll(line + strlen(name));
+	fclose(f);
+	return v;
+}
+
+static long long run_delay_ns(void) {
+	unsigned long long run = 0, wait = 0;
+	FILE *f = fopen("/proc/self/schedstat", "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%llu %llu", &run, &wait) != 2)
+		wait = 0;
+	fclose(f);
+	return (long long) wait;
+}
+
+/* Interrupts taken by CPU cpu: numbered (device) rows and all rows. */
+static void irqs_on(int cpu, long long *ret_dev, long long *ret_all) {
+	static char buf[1 << 20];
+	int fd = open("/proc/interrupts", O_RDONLY);
+	ssize_t n = 0, k;
+	int col = -1, c = 0;
+
+	*ret_dev = *ret_all = 0;
+	if (fd < 0)
+		return;
+	/* procfs hands out a page or so per read: read to the end */
+	while ((k = read(fd, buf + n, sizeof buf - 1 - (size_t) n)) > 0)
+		n += k;
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	char *save = NULL, *line = strtok_r(buf, "\n", &save);
+	/* the header names the online CPUs: find cpu's column */
+	for (char *p = line; p && (p = strstr(p, "CPU")); p += 3, c++)
+		if (atoi(p + 3) == cpu)
+			col = c;
+	if (col < 0)
+		return;
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char *colon = strchr(line, ':'), *p, *end;
+		if (!colon)
+			continue;
+		bool dev = isdigit((unsigned char) line[strspn(line, " ")]);
+		p = colon + 1;
+		for (int i = 0; i <= col; i++) {
+			long long v = strtoll(p, &end, 10);
+			if (end == p)
+				goto next;
+			if (i == col) {
+				*ret_all += v;
+				if (dev)
+					*ret_dev += v;
+			}
+			p = end;
+		}
+	next:;
+	}
+}
+
+static int do_probe(int cpu, double secs, const char *procs) {
+	cpu_set_t set;
+	struct timespec t0, t;
+	long long inv0, inv1, w0, w1, d0, d1, a0, a1;
+	volatile unsigned long long spin = 0;
+
+	if (procs) {
+		char id[32];
+		int fd = open(procs, O_WRONLY);
+		snprintf(id, sizeof id, "%d\n", getpid());
+		if (fd < 0 || write(fd, id, strlen(id)) < 0) {
+			fprintf(stderr, "vmhelper probe: %s: %s\n", procs, strerror(errno));
+			return 1;
+		}
+		close(fd);
+	}
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof set, &set) < 0) {
+		fprintf(stderr, "vmhelper probe: CPU %d: %s\n", cpu, strerror(errno));
+		return 1;
+	}
+	sched_yield();
+	inv0 = status_field("nonvoluntary_ctxt_switches:");
+	w0 = run_delay_ns();
+	irqs_on(cpu, &d0, &a0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		for (int i = 0; i < 100000; i++)
+			spin++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((double) (t.tv_sec - t0.tv_sec) + (double) (t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
+	inv1 = status_field("nonvoluntary_ctxt_switches:");
+	w1 = run_delay_ns();
+	irqs_on(cpu, &d1, &a1);
+	printf("PROBE cpu=%d secs=%.2f invol=%lld wait_ns=%lld devirq=%lld allirq=%lld\n", cpu,
+	       (double) (t.tv_sec - t0.tv_sec) + (double) (t.tv_nsec - t0.tv_nsec) / 1e9, inv1 - inv0, w1 - w0,
+	       d1 - d0, a1 - a0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	size_t size = CPU_ALLOC_SIZE(MAX_CPUS);
@@ -571,9 +698,11 @@ int main(int argc, char **argv)
 		return do_snapshot(argc == 3 ? argv[2] : "/sys/fs/cgroup");
 	if (argc == 2 && !strcmp(argv[1], "tasks"))
 		return do_tasks();
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "probe"))
+		return do_probe(atoi(argv[2]), atof(argv[3]), argc == 5 ? argv[4] : NULL);
 	fprintf(stderr, "usage: vmhelper write PATH VALUE | write-each PATH VALUE... | "
 			"getaffinity PID | "
 			"setaffinity PID LIST | flags PID | sendframe IFNAME [N] | "
-			"snapshot [CGROUPDIR] | tasks\n");
+			"snapshot [CGROUPDIR] | tasks | probe CPU SECONDS [CGROUPPROCS]\n");
 	return 2;
 }

@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The outcome, measured: how quiet the VM's CPUs are under host stress with
+# no shield, with the cgroup step only, and with full cpushield, in one QEMU
+# boot per kernel (tests/vm/scenarios/noise.sh; see tests/vm/README.md for
+# the harness). Under TCG only the kernel's counters compare: wall-clock
+# gaps include the host machine's own scheduling of the emulator.
+#
+#   bench/noise.sh [BUILD_DIR] [SECONDS]     (default build, 5 s per probe)
+#
+# Prints, per kernel and configuration, the mean over the six VM CPUs of
+# involuntary context switches, runqueue wait and device interrupts per
+# probe-second, and the ratios against full cpushield.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build}
+secs=${2:-5}
+out=$(mktemp -d "${TMPDIR:-/tmp}/cpushield-noise.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+
+for kv in "6.1 v2" "6.12 v2" "6.1 v1"; do
+    set -- $kv
+    log=$out/$1-$2.log
+    "$here/tests/vm/run.sh" --kernel "$1" --cgroup "$2" --scenario "$here/tests/vm/scenarios/noise.sh" \
+        --binary "$build/cpushield" --timeout 900 --append "cpushield.noise_secs=$secs" > "$log" 2>&1 ||
+        { echo "noise: $1 $2 failed, see below" >&2; cat "$log" >&2; exit 1; }
+    grep '^INFO NOISE ' "$log" | sed "s/^INFO NOISE /kernel=$1-$2 /"
+done > "$out/probes.txt"
+
+python3 - "$out/probes.txt" <<'PY'
+import collections, re, sys
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+    s = float(f["secs"])
+    rows[(f["kernel"], f["config"])].append((int(f["invol"]) / s, int(f["wait_ns"]) / 1e6 / s, int(f["devirq"]) / s))
+print("| kernel | config | involuntary switches/s | runqueue wait ms/s | device IRQs/s per VM CPU |")
+print("| --- | --- | --- | --- | --- |")
+mean = {}
+for (k, c), v in sorted(rows.items(), key=lambda x: (x[0][0], ["none", "cgroup", "full"].index(x[0][1]))):
+    m = tuple(sum(x[i] for x in v) / len(v) for i in range(3))
+    mean[(k, c)] = m
+    print(f"| {k} | {c} | {m[0]:.2f} | {m[1]:.3f} | {m[2]:.2f} |")
+print()
+for k in sorted({k for k, _ in mean}):
+    full = mean.get((k, "full"))
+    if not full:
+        continue
+    def ratio(a, b):
+        if b == 0:
+            return "all gone (full: 0)" if a > 0 else "both 0"
+        r = a / b
+        return f"{r:.0f}x" if r >= 10 else f"{r:.2f}x"
+    for c in ("none", "cgroup"):
+        if (k, c) in mean:
+            m = mean[(k, c)]
+            print(f"- {k}: {c} / full: involuntary switches {ratio(m[0], full[0])}, "
+                  f"runqueue wait {ratio(m[1], full[1])}, device IRQs {ratio(m[2], full[2])}")
+PY

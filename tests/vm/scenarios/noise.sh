@@ -1,0 +1,84 @@
+#!/bin/sh
+# noise: the outcome, measured (bench/noise.sh runs this; not a meson test).
+# Host CPUs 0-1, VM CPUs 2-7. Under host stress (busy loops, a disk written
+# with fsync, frames into a NIC, movable IRQs spread over every CPU as
+# irqbalance would), one stand-in vCPU per VM CPU busy-loops for a few
+# seconds and reports what the kernel counted: involuntary context
+# switches, runqueue wait, interrupts on its CPU. Three configurations in one
+# boot: no shield (the probes only pinned), cgroup only (irqs, kthreads,
+# workqueues: leave), full cpushield. Lines "NOISE config=C PROBE ...".
+. /lib/vmlib.sh
+
+SECS=$(sed -n 's/.*cpushield.noise_secs=\([0-9]*\).*/\1/p' /proc/cmdline)
+SECS=${SECS:-5}
+C=/sys/fs/cgroup
+info "kernel $(uname -r) cgroup=$VM_CGROUP probe seconds=$SECS"
+
+write_config() { # $1: extra defaults
+    cat > /etc/cpushield.yaml <<YAML
+version: 1
+host: {cores: [0], partition_type: isolated}
+$1
+power_profiles:
+  ll: {max_wakeup_latency_us: 10}
+vms:
+  vm:
+    activation: manual
+    cores: [1, 2, 3]
+    power: ll
+YAML
+}
+CS="cpushield --config /etc/cpushield.yaml"
+
+# Host stress for the whole run.
+echo 65536 > /proc/sys/vm/dirty_background_bytes 2>/dev/null
+stress=
+i=0; while [ $i -lt 8 ]; do sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 & stress="$stress $!"; i=$((i + 1)); done
+sh -c 'while :; do dd if=/dev/zero of=/dev/vda bs=64k count=64 conv=fsync 2>/dev/null; done' </dev/null >/dev/null 2>&1 &
+stress="$stress $!"
+nic=$(for n in /sys/class/net/*; do n=${n##*/}; [ "$n" = lo ] || { echo "$n"; break; }; done)
+sh -c "while :; do vmhelper sendframe $nic 8 >/dev/null; sleep 0.05; done" </dev/null >/dev/null 2>&1 &
+stress="$stress $!"
+
+spread_irqs() { # as irqbalance would: round-robin over every CPU
+    k=0
+    for d in /proc/irq/[0-9]*; do
+        [ -f $d/smp_affinity_list ] || continue
+        echo $((k % 8)) > $d/smp_affinity_list 2>/dev/null && k=$((k + 1))
+    done
+}
+
+probes() { # $1: config name, $2: cgroup procs file or ""
+    for cpu in 2 3 4 5 6 7; do
+        vmhelper probe $cpu $SECS $2 | sed "s/^/INFO NOISE config=$1 /" &
+    done
+    wait_probes
+}
+wait_probes() { sleep $((SECS + 1)); while pgrep -f "vmhelper probe" >/dev/null 2>&1; do sleep 0.5; done; }
+
+vmcgroup() {
+    if [ "$VM_CGROUP" = v2 ]; then echo $C/machine.slice/cgroup.procs; else echo $C/cpuset/cpushield.vm/tasks; fi
+}
+
+phase none
+spread_irqs
+probes none ""
+
+phase cgroup-only
+write_config "defaults: {irqs: leave, kthreads: leave, workqueues: leave}"
+spread_irqs
+$CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
+probes cgroup "$(vmcgroup)"
+$CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
+
+phase full
+write_config ""
+spread_irqs
+$CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
+probes full "$(vmcgroup)"
+$CS verify > /tmp/v 2>&1; info "verify after activate: exit $?"
+$CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
+
+kill $stress 2>/dev/null   # by PID: the harness waits for every writer of its pipe
+pass noise-measured
+done_
