@@ -113,14 +113,10 @@ void plan_restores(const PlanInput *in, Plan *p) {
                 Change *c = plan_add(&r, kind, op, it->target, cur, it->original);
                 c->restore = true;
                 c->vm = xstrdup(it->vm);
-                if (op == OP_AFFINITY) {
-                        (void) target_task_pid(it->target, &c->pid);
+                if (op == OP_AFFINITY)
                         c->start_time = strtoull(it->ident, NULL, 10);
-                } else if (op == OP_LIBVIRT_PIN) {
+                else if (op == OP_LIBVIRT_PIN)
                         c->uri = xstrdup(it->ident);
-                        (void) target_pin(it->target, &c->domain, &c->pin, &c->pin_id);
-                } else if (op == OP_UNIT)
-                        (void) target_unit(it->target, &c->unit);
         }
         /* Restores first, then the forward changes. */
         r.changes = xrealloc(r.changes, (r.n_changes + p->n_changes) * sizeof(Change));

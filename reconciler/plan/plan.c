@@ -79,7 +79,6 @@ void plan_task_affinity(const PlanInput *in, Plan *p, const Task *t, ChangeKind 
                 _cleanup_free_ char *to = cpuset_format_list(&want);
                 Change *c = plan_add(p, kind, OP_AFFINITY, target, obs, to);
                 c->name = xstrdup(name);
-                c->pid = t->pid;
                 c->start_time = t->start_time;
                 c->vm = plan_vms_touching(in, &b);
         }
@@ -187,10 +186,8 @@ void plan_free(Plan *p) {
                 free(c->to);
                 free(c->vm);
                 free(c->name);
-                free(c->unit);
                 free(c->pids);
                 free(c->uri);
-                free(c->domain);
         }
         free(p->changes);
         for (size_t i = 0; i < p->n_skipped; i++) {

@@ -17,18 +17,15 @@ typedef struct Change {
         char *to;
         char *vm;   /* the active VM(s) this change serves, comma-separated */
         char *name; /* what the target is, for people: IRQ actions, thread name */
-        /* OP_AFFINITY */
-        int pid;
+        /* What the target string does not say (the PID, unit, domain and
+         * pinned thread are parsed from it where an op needs them). */
+        /* OP_AFFINITY: the task's start time, so a reused PID is left alone */
         unsigned long long start_time;
-        /* OP_UNIT */
-        char *unit;
         /* OP_MOVE_TASKS */
         int *pids;
         size_t n_pids;
-        /* OP_LIBVIRT_PIN */
-        char *uri, *domain;
-        PinKind pin;
-        unsigned pin_id;
+        /* OP_LIBVIRT_PIN: the connection URI */
+        char *uri;
         /* A journaled item going back to its original value. */
         bool restore;
         /* Inside a cgroup that a restore removes: forgotten, not written. */

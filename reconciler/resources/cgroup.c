@@ -45,10 +45,8 @@ static void plan_cpus_item(const PlanInput *in, Plan *p, ChangeOp op, const char
                 return;
         Change *c = plan_add(p, KIND_CPUSET, op, target, cur, to);
         c->vm = xstrdup(vms);
-        if (unit) {
-                c->unit = xstrdup(unit);
+        if (unit)
                 c->name = xasprintf("CPUs of %s (through systemd)", unit);
-        }
 }
 
 /* Units' CPUs belong to systemd: set through its API, runtime. */

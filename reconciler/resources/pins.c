@@ -23,9 +23,6 @@ static void add_pin(Plan *p, const Vm *vm, const DomainPins *d, PinKind kind, un
         Change *c = plan_add(p, KIND_LIBVIRT, OP_LIBVIRT_PIN, target, from, to);
         c->vm = xstrdup(vm->name);
         c->uri = xstrdup(vm->uri);
-        c->domain = xstrdup(vm->domain);
-        c->pin = kind;
-        c->pin_id = id;
         c->name = xstrdup(d && d->running ? "live pin" : "pin (domain not running: applied when it runs)");
 }
 
