@@ -17,14 +17,6 @@ void journal_item_free(JournalItem *it) {
         free(it->ident);
 }
 
-static size_t hash_target(const char *s) {
-        size_t h = 1469598103934665603ull; /* FNV-1a */
-
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * 1099511628211ull;
-        return h;
-}
-
 /* The index is a cache: journal_find is const for its callers. */
 static void index_rebuild(Journal *j) {
         size_t slots = 64;
@@ -35,7 +27,7 @@ static void index_rebuild(Journal *j) {
         j->index = xcalloc(slots, sizeof(size_t));
         j->index_slots = slots;
         for (size_t i = 0; i < j->n_items; i++) {
-                size_t k = hash_target(j->items[i].target) & (slots - 1);
+                size_t k = hash_string(j->items[i].target) & (slots - 1);
                 while (j->index[k])
                         k = (k + 1) & (slots - 1);
                 j->index[k] = i + 1;
@@ -52,7 +44,7 @@ void journal_index_add(Journal *j) {
                 index_rebuild(j);
                 return;
         }
-        for (k = hash_target(j->items[i].target) & (j->index_slots - 1); j->index[k]; k = (k + 1) & (j->index_slots - 1))
+        for (k = hash_string(j->items[i].target) & (j->index_slots - 1); j->index[k]; k = (k + 1) & (j->index_slots - 1))
                 ;
         j->index[k] = i + 1;
         j->index_items = j->n_items;
@@ -75,7 +67,7 @@ JournalItem *journal_find(const Journal *j, const char *target) {
         }
         if (!j->index || j->index_items != j->n_items)
                 index_rebuild(m);
-        for (size_t k = hash_target(target) & (j->index_slots - 1); j->index[k]; k = (k + 1) & (j->index_slots - 1))
+        for (size_t k = hash_string(target) & (j->index_slots - 1); j->index[k]; k = (k + 1) & (j->index_slots - 1))
                 if (streq(j->items[j->index[k] - 1].target, target))
                         return &j->items[j->index[k] - 1];
         return NULL;

@@ -15,16 +15,6 @@ const Backend *backend_select(const Host *h) {
         return backend_crash_wrap(h->real_root ? &backend_kernel : &backend_fixture);
 }
 
-static char *parent_of(const char *path) {
-        char *p = xstrdup(path), *slash = strrchr(p, '/');
-
-        if (slash == p)
-                p[1] = 0;
-        else if (slash)
-                *slash = 0;
-        return p;
-}
-
 /* The task's start time, from /proc/PID/stat; -ESRCH if gone. */
 static int task_start_time(const Host *h, int pid, unsigned long long *ret) {
         _cleanup_free_ char *dir = procfs_task_dir(h, pid), *path = xasprintf("%s/stat", dir), *stat = NULL;
@@ -186,7 +176,7 @@ static int apply_mkdir(const Backend *b, const Host *h, const Change *c, const c
         if (streq(value, "(created)"))
                 return b->mkdir_cgroup(h, c->target);
         /* Give the tasks still inside back to the parent first. */
-        parent = parent_of(c->target);
+        parent = path_parent(c->target);
         r = move_all(b, h, c->target, parent, NULL, 0, ret_detail);
         return r < 0 ? r : b->rmdir_cgroup(h, c->target);
 }
@@ -243,7 +233,7 @@ int effect_apply(const Backend *b, const Host *h, const Change *c, const char *v
                 return apply_unit(b, h, c, value, ret_detail);
         case OP_MOVE_TASKS:
                 /* target DEST/tasks; value: the cgroup the tasks go to */
-                dest = parent_of(c->target);
+                dest = path_parent(c->target);
                 if (streq(value, dest))
                         return move_all(b, h, c->from ? c->from : "", dest, c->pids, c->n_pids, ret_detail);
                 return move_all(b, h, dest, value, NULL, 0, ret_detail); /* back: every task of DEST */

@@ -8,11 +8,6 @@
 #include "fixture-files.h"
 #include "fs.h"
 
-static bool ends_with(const char *s, const char *suffix) {
-        size_t a = strlen(s), b = strlen(suffix);
-        return a >= b && streq(s + a - b, suffix);
-}
-
 /* The kernel prints an empty controller list as an empty file, not "\n". */
 static int write_controllers(const Host *h, const char *path, const char *list) {
         _cleanup_free_ char *content = list[0] ? xasprintf("%s\n", list) : xstrdup("");
@@ -73,7 +68,7 @@ static int fixture_cpuset_files(const Host *h, const char *dir, const char *pare
                 _cleanup_free_ char *content = NULL;
                 if (streq(v2_cpuset_files[i], "cpuset.cpus.partition"))
                         content = xstrdup("member\n");
-                else if (ends_with(v2_cpuset_files[i], ".effective")) {
+                else if (endswith(v2_cpuset_files[i], ".effective")) {
                         _cleanup_free_ char *pf = xasprintf("%s/%s", parent, v2_cpuset_files[i]), *pv = NULL;
                         content = xasprintf("%s\n", read_attr(h->root_fd, pf, &pv) >= 0 ? pv : "");
                 } else
@@ -86,7 +81,7 @@ static int fixture_cpuset_files(const Host *h, const char *dir, const char *pare
 }
 
 int fixture_enable_cpuset(const Host *h, const char *file, bool enable) {
-        _cleanup_free_ char *cur = NULL, *next = NULL, *dir = fixture_parent(file);
+        _cleanup_free_ char *cur = NULL, *next = NULL, *dir = path_parent(file);
         StrList kids = {};
         int r;
 
@@ -116,7 +111,7 @@ int fixture_enable_cpuset(const Host *h, const char *file, bool enable) {
 }
 
 int fixture_mkdir_cgroup(const Host *h, const char *dir) {
-        _cleanup_free_ char *parent = fixture_parent(dir);
+        _cleanup_free_ char *parent = path_parent(dir);
         int r = fixture_mkdir(h, dir);
 
         if (r < 0)

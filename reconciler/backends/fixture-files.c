@@ -6,18 +6,8 @@
 #include "fixture-files.h"
 #include "fs.h"
 
-char *fixture_parent(const char *path) {
-        char *p = xstrdup(path), *slash = strrchr(p, '/');
-
-        if (slash == p)
-                p[1] = 0; /* "/run" -> "/" */
-        else if (slash)
-                *slash = 0;
-        return p;
-}
-
 static int open_parent(const Host *h, const char *path, const char **ret_base) {
-        _cleanup_free_ char *dir = fixture_parent(path);
+        _cleanup_free_ char *dir = path_parent(path);
         const char *slash = strrchr(path, '/');
 
         if (!slash || !slash[1])

@@ -11,5 +11,3 @@
 int fixture_write(const Host *h, const char *path, const char *content);
 int fixture_unlink(const Host *h, const char *path, int flags);
 int fixture_mkdir(const Host *h, const char *path);
-/* "/a/b" -> "/a"; "/a" -> "/". */
-char *fixture_parent(const char *path);

@@ -21,11 +21,6 @@
 #define WQ_MASK "/sys/devices/virtual/workqueue/cpumask"
 #define WQ_REQUESTED "/sys/devices/virtual/workqueue/cpumask_requested"
 
-static bool ends_with(const char *s, const char *suffix) {
-        size_t a = strlen(s), b = strlen(suffix);
-        return a >= b && streq(s + a - b, suffix);
-}
-
 static int write_line(const Host *h, const char *path, const char *value) {
         _cleanup_free_ char *content = xasprintf("%s\n", value);
         return fixture_write(h, path, content);
@@ -57,7 +52,7 @@ static int write_irq_affinity(const Host *h, const char *path, const char *value
 }
 
 static int fixture_write_file(const Host *h, const char *path, const char *value) {
-        if (startswith(path, "/proc/irq/") && ends_with(path, "/smp_affinity_list"))
+        if (startswith(path, "/proc/irq/") && endswith(path, "/smp_affinity_list"))
                 return write_irq_affinity(h, path, value);
         if (streq(path, WQ_MASK) && h->has_wq_requested) {
                 /* the kernel keeps the request and shows request minus isolated CPUs */
@@ -130,7 +125,7 @@ static int fixture_unit_read(const Host *h, const char *unit, char **ret) {
  * /run/systemd/system.control, and the cgroup's file. */
 static int fixture_unit_write(const Host *h, const char *unit, const CpuSet *cpus, const char *value,
                               char **ret_detail) {
-        _cleanup_free_ char *path = dropin_path(unit), *dir = fixture_parent(path);
+        _cleanup_free_ char *path = dropin_path(unit), *dir = path_parent(path);
         _cleanup_free_ char *cg = h->cg.v2_mount ? xasprintf("%s/%s/cpuset.cpus", h->cg.v2_mount, unit) : NULL;
         int r = 0;
 

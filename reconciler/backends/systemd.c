@@ -10,13 +10,8 @@
 #include <systemd/sd-bus.h>
 #endif
 
-static bool ends_with(const char *s, const char *suffix) {
-        size_t a = strlen(s), b = strlen(suffix);
-        return a >= b && streq(s + a - b, suffix);
-}
-
 const char *systemd_unit_section(const char *unit) {
-        return ends_with(unit, ".slice") ? "Slice" : ends_with(unit, ".scope") ? "Scope" : "Service";
+        return endswith(unit, ".slice") ? "Slice" : endswith(unit, ".scope") ? "Scope" : "Service";
 }
 
 #if HAVE_SYSTEMD

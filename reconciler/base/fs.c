@@ -211,3 +211,13 @@ int write_full(int fd, const char *buf, size_t len) {
         }
         return 0;
 }
+
+char *path_parent(const char *path) {
+        char *p = xstrdup(path), *slash = strrchr(p, '/');
+
+        if (slash == p)
+                p[1] = 0; /* "/run" -> "/" */
+        else if (slash)
+                *slash = 0;
+        return p;
+}

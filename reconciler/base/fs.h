@@ -38,3 +38,5 @@ int read_id_list(int root_fd, const char *file, int **ret, size_t *ret_n);
 /* All of buf, retrying EINTR and short writes; a write that makes no
  * progress is -EIO. */
 int write_full(int fd, const char *buf, size_t len);
+/* "/a/b" -> "/a"; "/a" -> "/". Caller frees. */
+char *path_parent(const char *path);

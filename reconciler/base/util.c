@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include <stdint.h>
+
 #include "util.h"
 
 /* Running out of memory in a tool this size is not a recoverable condition:
@@ -55,6 +57,19 @@ char *strstrip(char *s) {
 
 bool startswith(const char *s, const char *prefix) {
         return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool endswith(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && streq(s + a - b, suffix);
+}
+
+size_t hash_string(const char *s) {
+        uint64_t h = 1469598103934665603ull;
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ull;
+        return (size_t) h;
 }
 
 int safe_atollu(const char *s, unsigned long long *ret) {

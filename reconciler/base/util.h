@@ -44,6 +44,9 @@ void *array_push(void *array_ptr, size_t *n, size_t sz);
 
 char *strstrip(char *s);
 bool startswith(const char *s, const char *prefix);
+bool endswith(const char *s, const char *suffix);
+/* FNV-1a of a string, for hash tables of trusted keys (not seeded). */
+size_t hash_string(const char *s);
 int safe_atou(const char *s, unsigned *ret);
 int safe_atolu(const char *s, unsigned long *ret);
 int safe_atollu(const char *s, unsigned long long *ret);

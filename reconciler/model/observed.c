@@ -15,18 +15,10 @@ void domain_pins_free(DomainPins *d) {
         memset(d, 0, sizeof *d);
 }
 
-static uint64_t hash(const char *s) {
-        uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * 1099511628211ull;
-        return h;
-}
-
 static ObservedValue *slot(const Observed *o, const char *key) {
         if (!o->n_slots)
                 return NULL;
-        for (size_t i = hash(key) & (o->n_slots - 1);; i = (i + 1) & (o->n_slots - 1))
+        for (size_t i = hash_string(key) & (o->n_slots - 1);; i = (i + 1) & (o->n_slots - 1))
                 if (!o->values[i].key || streq(o->values[i].key, key))
                         return &o->values[i];
 }

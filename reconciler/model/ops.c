@@ -47,21 +47,16 @@ int journal_kind_parse(const char *s, ChangeKind *ret_kind, ChangeOp *ret_op) {
         return 0;
 }
 
-static bool ends_with(const char *s, const char *suffix) {
-        size_t a = strlen(s), b = strlen(suffix);
-        return a >= b && streq(s + a - b, suffix);
-}
-
 /* Which files hold hex masks, which CPU lists; the rest compare as text. */
 static bool is_mask_file(const char *target) {
-        return ends_with(target, "/cpumask") || ends_with(target, "/smp_affinity") ||
-               ends_with(target, "/default_smp_affinity") || ends_with(target, "/cpumask_requested");
+        return endswith(target, "/cpumask") || endswith(target, "/smp_affinity") ||
+               endswith(target, "/default_smp_affinity") || endswith(target, "/cpumask_requested");
 }
 
 static bool is_list_target(ChangeOp op, const char *target) {
-        return op == OP_AFFINITY || op == OP_UNIT || op == OP_LIBVIRT_PIN || op == OP_IRQBALANCE || ends_with(target, "_list") ||
-               ends_with(target, "/cpuset.cpus") || ends_with(target, "/cpuset.mems") ||
-               ends_with(target, "/watchdog_cpumask");
+        return op == OP_AFFINITY || op == OP_UNIT || op == OP_LIBVIRT_PIN || op == OP_IRQBALANCE || endswith(target, "_list") ||
+               endswith(target, "/cpuset.cpus") || endswith(target, "/cpuset.mems") ||
+               endswith(target, "/watchdog_cpumask");
 }
 
 bool cpulist_equal_str(const char *a, const char *b) {
