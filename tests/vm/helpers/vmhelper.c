@@ -366,11 +366,12 @@ static int stat_fields(const char *pid, char *comm, size_t comm_size,
 	return 0;
 }
 
-/* Cpus_allowed_list of /proc/PID/status, as the scenarios' cpus_allowed
- * (sed) gives it: "" when absent. */
-static void cpus_allowed(const char *pid, char *out, size_t size)
+/* The value of the "KEY:" line of /proc/PID/status, blanks stripped: ""
+ * when absent. */
+static void status_value(const char *pid, const char *key, char *out, size_t size)
 {
 	char path[64], buf[8192];
+	size_t n = strlen(key);
 	out[0] = 0;
 	snprintf(path, sizeof(path), "/proc/%s/status", pid);
 	if (read_file(path, buf, sizeof(buf)) < 0)
@@ -379,8 +380,8 @@ static void cpus_allowed(const char *pid, char *out, size_t size)
 		char *nl = strchr(line, '\n');
 		if (nl)
 			*nl = 0;
-		if (!strncmp(line, "Cpus_allowed_list:", 18)) {
-			const char *v = line + 18;
+		if (!strncmp(line, key, n)) {
+			const char *v = line + n;
 			while (*v == ' ' || *v == '\t')
 				v++;
 			snprintf(out, size, "%s", v);
@@ -388,6 +389,13 @@ static void cpus_allowed(const char *pid, char *out, size_t size)
 		}
 		line = nl ? nl + 1 : NULL;
 	}
+}
+
+/* Cpus_allowed_list of /proc/PID/status, as the scenarios' cpus_allowed
+ * (sed) gives it: "" when absent. */
+static void cpus_allowed(const char *pid, char *out, size_t size)
+{
+	status_value(pid, "Cpus_allowed_list:", out, size);
 }
 
 /* The task's cgroup: the first line of /proc/PID/cgroup that is
@@ -548,18 +556,11 @@ static int do_tasks(void)
 }
 
 
-static long long status_field(const char *name) {
-	char line[256];
-	long long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
+static long long status_field(const char *key) {
+	char v[64];
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, name, strlen(name)))
-			v = atoll(line + strlen(name));
-	fclose(f);
-	return v;
+	status_value("self", key, v, sizeof v);
+	return v[0] ? atoll(v) : -1;
 }
 
 static long long run_delay_ns(void) {
