@@ -8,9 +8,6 @@
 #include "fs.h"
 #include "irqbalance.h"
 
-#define WQ_MASK "/sys/devices/virtual/workqueue/cpumask"
-#define WQ_REQUESTED "/sys/devices/virtual/workqueue/cpumask_requested"
-
 const Backend *backend_select(const Host *h) {
         return backend_crash_wrap(h->real_root ? &backend_kernel : &backend_fixture);
 }
@@ -47,10 +44,6 @@ static int read_affinity(const Host *h, int pid, char **ret) {
         if (read_attr(h->root_fd, path, &status) < 0)
                 return -ESRCH;
         return procfs_allowed_list(status, ret);
-}
-
-static void read_ids(const Host *h, const char *file, int **ret, size_t *n) {
-        (void) read_id_list(h->root_fd, file, ret, n);
 }
 
 static int read_pin(const Backend *b, const char *uri, const char *target, char **ret) {
@@ -120,7 +113,7 @@ int effect_read(const Backend *b, const Host *h, ChangeOp op, const char *target
                 /* target is DEST/tasks: "N tasks" says how many are there */
                 _cleanup_free_ int *ids = NULL;
                 size_t n;
-                read_ids(h, target, &ids, &n);
+                (void) read_id_list(h->root_fd, target, &ids, &n);
                 *ret = xasprintf("%zu tasks", n);
                 return 0;
         }
@@ -151,7 +144,7 @@ static int move_all(const Backend *b, const Host *h, const char *src_dir, const 
         int first_err = 0;
 
         if (!pids) {
-                read_ids(h, src_file, &all, &n_all);
+                (void) read_id_list(h->root_fd, src_file, &all, &n_all);
                 pids = all;
                 n_pids = n_all;
         }

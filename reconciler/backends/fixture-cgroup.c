@@ -165,10 +165,6 @@ int fixture_rmdir_cgroup(const Host *h, const char *dir) {
         return r;
 }
 
-static void read_ids(const Host *h, const char *file, int **ret, size_t *n) {
-        (void) read_id_list(h->root_fd, file, ret, n);
-}
-
 static int write_ids(const Host *h, const char *file, const int *ids, size_t n) {
         size_t cap = n * 12 + 1, len = 0;
         _cleanup_free_ char *buf = xmalloc(cap);
@@ -203,8 +199,8 @@ static int fixture_move_procs(const Host *h, const char *src_dir, const char *ds
                 if ((o ? o->tgid : s[i]) == tgid)
                         still = true;
         }
-        read_ids(h, sp, &a, &na);
-        read_ids(h, dp, &b, &nb);
+        (void) read_id_list(h->root_fd, sp, &a, &na);
+        (void) read_id_list(h->root_fd, dp, &b, &nb);
         if (!still) {
                 for (size_t i = 0; i < na; i++)
                         if (a[i] != tgid)
@@ -233,8 +229,8 @@ int fixture_move_task(const Host *h, const char *src_dir, const char *dst_dir, i
         bool found = false;
         int r;
 
-        read_ids(h, sf, &s, &ns);
-        read_ids(h, df, &d, &nd);
+        (void) read_id_list(h->root_fd, sf, &s, &ns);
+        (void) read_id_list(h->root_fd, df, &d, &nd);
         for (size_t i = 0; i < ns; i++) {
                 if (s[i] == tid)
                         found = true;

@@ -18,9 +18,6 @@
 #include "libvirt.h"
 #include "systemd.h"
 
-#define WQ_MASK "/sys/devices/virtual/workqueue/cpumask"
-#define WQ_REQUESTED "/sys/devices/virtual/workqueue/cpumask_requested"
-
 static int write_line(const Host *h, const char *path, const char *value) {
         _cleanup_free_ char *content = xasprintf("%s\n", value);
         return fixture_write(h, path, content);

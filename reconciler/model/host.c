@@ -311,16 +311,15 @@ static void load_workqueues(Host *h) {
          * "cpumask" is the effective mask, which an isolated partition
          * narrows by itself; what was asked for, and what must come back, is
          * cpumask_requested. */
-        add_workqueue(h, NULL, "/sys/devices/virtual/workqueue/cpumask_requested",
-                      "/sys/devices/virtual/workqueue/cpumask");
+        add_workqueue(h, NULL, WQ_REQUESTED, WQ_MASK);
         h->has_wq_requested = h->n_wqs > 0;
         if (h->has_wq_requested) {
                 _cleanup_free_ char *eff = NULL;
-                h->has_wq_effective = read_attr(h->root_fd, "/sys/devices/virtual/workqueue/cpumask", &eff) >= 0 &&
+                h->has_wq_effective = read_attr(h->root_fd, WQ_MASK, &eff) >= 0 &&
                                       cpuset_parse_mask(eff, &h->wq_effective) >= 0;
         }
         if (!h->has_wq_requested)
-                add_workqueue(h, NULL, "/sys/devices/virtual/workqueue/cpumask", "/sys/devices/virtual/workqueue/cpumask");
+                add_workqueue(h, NULL, WQ_MASK, WQ_MASK);
         if (list_subdirs(h->root_fd, base, &dirs) < 0)
                 return;
         for (size_t i = 0; i < dirs.n; i++) {

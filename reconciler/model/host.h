@@ -36,6 +36,11 @@ typedef struct Irq {
         bool managed, per_cpu, no_balancing, flags_known;
 } Irq;
 
+/* The global unbound mask, and (6.6+) what was asked for: cpumask then
+ * shows the request minus isolated CPUs. */
+#define WQ_MASK "/sys/devices/virtual/workqueue/cpumask"
+#define WQ_REQUESTED "/sys/devices/virtual/workqueue/cpumask_requested"
+
 typedef struct Workqueue {
         char *name; /* NULL for the global unbound mask */
         char *path; /* its cpumask file */

@@ -13,6 +13,17 @@ static CounterRow *row_for(Counters *c, const char *key, const char *label) {
         return r;
 }
 
+/* Makes room for CPU cpu in every row. */
+static void widen(Counters *c, unsigned cpu) {
+        if (cpu + 1 <= c->n_cpus)
+                return;
+        for (size_t i = 0; i < c->n_rows; i++) {
+                c->rows[i].v = xrealloc(c->rows[i].v, (cpu + 1) * sizeof(uint64_t));
+                memset(c->rows[i].v + c->n_cpus, 0, (cpu + 1 - c->n_cpus) * sizeof(uint64_t));
+        }
+        c->n_cpus = cpu + 1;
+}
+
 /* "CPU0 CPU1 CPU5": the columns. Grows every row to the new width. */
 static int parse_header(Counters *c, const char *line, unsigned **ret_cols, size_t *ret_n) {
         unsigned *cols = NULL, cpu;
@@ -28,13 +39,7 @@ static int parse_header(Counters *c, const char *line, unsigned **ret_cols, size
                 cols = xrealloc(cols, (n + 1) * sizeof(unsigned));
                 cols[n++] = cpu;
                 (void) cpuset_add(&c->cpus, cpu);
-                if (cpu + 1 > c->n_cpus) {
-                        for (size_t i = 0; i < c->n_rows; i++) {
-                                c->rows[i].v = xrealloc(c->rows[i].v, (cpu + 1) * sizeof(uint64_t));
-                                memset(c->rows[i].v + c->n_cpus, 0, (cpu + 1 - c->n_cpus) * sizeof(uint64_t));
-                        }
-                        c->n_cpus = cpu + 1;
-                }
+                widen(c, cpu);
         }
         if (n == 0)
                 return -EINVAL;
@@ -87,7 +92,7 @@ int counters_add_softirqs(Counters *c, const char *text) {
 int counters_add_schedstat(Counters *c, const char *text) {
         _cleanup_free_ char *copy = xstrdup(text);
         char *save = NULL;
-        CounterRow *sched = NULL, *wait = NULL;
+        size_t sched = SIZE_MAX; /* its row; the next is the wait's (rows may move as they grow) */
         bool any = false;
 
         for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
@@ -96,21 +101,14 @@ int counters_add_schedstat(Counters *c, const char *text) {
                 if (sscanf(l, "cpu%u %llu %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &f[0], &f[1], &f[2], &f[3],
                            &f[4], &f[5], &f[6], &f[7], &f[8]) != 10 || cpu >= CPUSET_MAX_CPUS)
                         continue;
-                if (cpu + 1 > c->n_cpus) {
-                        for (size_t i = 0; i < c->n_rows; i++) {
-                                c->rows[i].v = xrealloc(c->rows[i].v, (cpu + 1) * sizeof(uint64_t));
-                                memset(c->rows[i].v + c->n_cpus, 0, (cpu + 1 - c->n_cpus) * sizeof(uint64_t));
-                        }
-                        c->n_cpus = cpu + 1;
+                widen(c, cpu);
+                if (sched == SIZE_MAX) {
+                        sched = c->n_rows;
+                        row_for(c, "sched:switches", "schedule() calls");
+                        row_for(c, "sched:run_delay_ns", "runqueue wait (ns)");
                 }
-                if (!sched) {
-                        sched = row_for(c, "sched:switches", "schedule() calls");
-                        wait = row_for(c, "sched:run_delay_ns", "runqueue wait (ns)");
-                }
-                sched = &c->rows[c->n_rows - 2];
-                wait = &c->rows[c->n_rows - 1];
-                sched->v[cpu] = f[2];
-                wait->v[cpu] = f[7];
+                c->rows[sched].v[cpu] = f[2];
+                c->rows[sched + 1].v[cpu] = f[7];
                 (void) cpuset_add(&c->cpus, cpu);
                 any = true;
         }
