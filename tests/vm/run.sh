@@ -3,11 +3,14 @@
 #        [--binary PATH] [--timeout SECONDS] [--stall SECONDS] [--log FILE]
 #        [--keep] [--load flat|nested] [--busy N] [--sleepers N]
 #        [--append ARGS] [--smp SPEC] [--cpu MODEL] [--dmesg]
+#        [--guest busybox|systemd] [--file SRC:DEST]...
 #
 # Boots Debian's packaged kernel under QEMU (single-threaded TCG: see
 # README.md) with an initramfs holding busybox, the binary (as
 # /usr/bin/cpushield), tests/vm/helpers and the scenario, and judges the
-# scenario's result lines:
+# scenario's result lines (--guest systemd: a Debian 12 root file system
+# with systemd as PID 1 instead, from mkrootfs.sh, 2 GiB of memory; see
+# README.md):
 #   exit 0   at least one "CHECK PASS", no "CHECK FAIL", "SCENARIO DONE" seen
 #   exit 1   otherwise (the console log is printed)
 #   exit 77  QEMU, busybox-static or cpio missing and $CI unset (meson: skip)
@@ -35,7 +38,8 @@ usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
 
 kernel='' cgroup=v2 scenario='' binary='' timeout=600 stall=120 logcopy='' keep=0
 load=flat busy=2 sleepers=30 append='' smp=8,sockets=1,cores=4,threads=2
-dmesg=0 cpu=qemu64,vendor=GenuineIntel
+dmesg=0 cpu=qemu64,vendor=GenuineIntel guest=busybox
+files=()
 while [ $# -gt 0 ]; do
     case $1 in
         --kernel) kernel=$2; shift 2 ;;
@@ -53,12 +57,16 @@ while [ $# -gt 0 ]; do
         --smp) smp=$2; shift 2 ;;
         --cpu) cpu=$2; shift 2 ;;
         --dmesg) dmesg=1; shift ;;
+        --guest) guest=$2; shift 2 ;;
+        --file) files+=(--file "$2"); shift 2 ;;
         -h|--help) usage ;;
         *) echo "$me: unknown argument $1" >&2; usage ;;
     esac
 done
 case $kernel in 6.1|6.12) ;; *) usage ;; esac
 case $cgroup in v1|v2|none) ;; *) usage ;; esac
+case $guest in busybox|systemd) ;; *) usage ;; esac
+[ "$guest:$cgroup" != systemd:none ] || { echo "$me: a systemd guest always has cgroups" >&2; exit 1; }
 case $timeout$stall in *[!0-9]*) usage ;; esac
 [ -n "$scenario" ] || usage
 [ -f "$scenario" ] || { echo "$me: no scenario $scenario" >&2; exit 1; }
@@ -67,7 +75,8 @@ case $timeout$stall in *[!0-9]*) usage ;; esac
 # Prerequisites: skip (77) on a developer machine without them, fail in CI.
 missing=
 command -v qemu-system-x86_64 >/dev/null || missing="$missing qemu-system-x86"
-[ -x "${BUSYBOX:-/bin/busybox}" ] || missing="$missing busybox-static"
+[ "$guest" = systemd ] || [ -x "${BUSYBOX:-/bin/busybox}" ] || missing="$missing busybox-static"
+[ "$guest" = busybox ] || command -v debootstrap >/dev/null || missing="$missing debootstrap"
 command -v cpio >/dev/null || missing="$missing cpio"
 command -v apt-get >/dev/null || missing="$missing apt-get"
 if [ -n "$missing" ]; then
@@ -145,9 +154,21 @@ else
     echo "$me: no C compiler: guest helpers (vmhelper) left out" >&2
 fi
 
-# 3. initramfs
-"$here/mkinitramfs.sh" "$tmp/initrd.gz" --scenario "$scenario" \
-    --modules "$kdir/modules" ${binary:+--binary "$binary"} "${helpers[@]}"
+# 3. initramfs (systemd: the cached root file system, then an overlay)
+mem=512
+if [ "$guest" = systemd ]; then
+    base=$("$here/mkrootfs.sh" "$cache")
+    "$here/mkinitramfs.sh" "$tmp/overlay.gz" --systemd "${base%.cpio.gz}.list" \
+        --scenario "$scenario" --modules "$kdir/modules" \
+        ${binary:+--binary "$binary"} "${helpers[@]}" "${files[@]}"
+    cat "$base" "$tmp/overlay.gz" > "$tmp/initrd.gz"
+    rm -f "$tmp/overlay.gz"
+    mem=2048
+    [ "$cgroup" = v2 ] || append="systemd.unified_cgroup_hierarchy=0 $append"
+else
+    "$here/mkinitramfs.sh" "$tmp/initrd.gz" --scenario "$scenario" \
+        --modules "$kdir/modules" ${binary:+--binary "$binary"} "${helpers[@]}" "${files[@]}"
+fi
 t_built=$(now)
 
 # 4. Boot.
@@ -161,7 +182,7 @@ cmdline="$cmdline cpushield.sleepers=$sleepers cpushield.dmesg=$dmesg $append"
 tcg_thread=${CPUSHIELD_VM_TCG_THREAD:-single}
 qemu-system-x86_64 \
     -nodefaults -no-user-config -M q35 -accel "tcg,thread=$tcg_thread" \
-    -cpu "$cpu" -m 512 -smp "$smp" \
+    -cpu "$cpu" -m "$mem" -smp "$smp" \
     -kernel "$kdir/vmlinuz" -initrd "$tmp/initrd.gz" -append "$cmdline" \
     -display none -no-reboot \
     -serial "file:$tmp/console.log" -serial "file:$tmp/results.log" \
