@@ -31,6 +31,9 @@ typedef struct Backend {
          * below the root for both: a fixture tree may hold a served socket). */
         int (*irqbalance_read)(const Host *h, char **ret_banned_list, int *ret_pid);
         int (*irqbalance_write)(const Host *h, const char *list, char **ret_detail);
+        /* After the last change of a run (the kernel: one systemd reload
+         * when unit drop-ins were removed). NULL when there is nothing to do. */
+        int (*finish)(const Host *h, char **ret_detail);
         /* Test builds only (backends/crash.c): called before the first change
          * (writes = 0) and after each change written. NULL in the product. */
         void (*checkpoint)(unsigned writes);

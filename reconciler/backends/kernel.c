@@ -74,8 +74,22 @@ static int kernel_unit_read(const Host *h, const char *unit, char **ret) {
         return systemd_unit_cpus_read(unit, ret);
 }
 
+/* An empty list is a restore to "no AllowedCPUs": systemd records even
+ * that in a runtime drop-in, which would outlive the revert. */
 static int kernel_unit_write(const Host *h, const char *unit, const CpuSet *cpus, const char *value, char **ret_detail) {
-        return systemd_unit_cpus_write(unit, cpus, value, ret_detail);
+        int r = systemd_unit_cpus_write(unit, cpus, value, ret_detail);
+
+        if (r >= 0 && !value[0]) {
+                r = systemd_unit_dropin_forget(h->root_fd, unit);
+                if (r < 0)
+                        *ret_detail = xasprintf("cannot remove the runtime drop-in of %s/AllowedCPUs: %s", unit,
+                                                strerror(-r));
+        }
+        return r;
+}
+
+static int kernel_finish(const Host *h, char **ret_detail) {
+        return systemd_reload_if_needed(ret_detail);
 }
 
 const Backend backend_kernel = {
@@ -88,6 +102,7 @@ const Backend backend_kernel = {
         .set_affinity = kernel_set_affinity,
         .unit_read = kernel_unit_read,
         .unit_write = kernel_unit_write,
+        .finish = kernel_finish,
         .pin_read = libvirt_observe,
         .pin_write = libvirt_pin,
         .irqbalance_read = irqbalance_read,

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* systemd backend: unit CPU lists through systemd's D-Bus API. */
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "build-config.h"
+#include "fs.h"
 #include "systemd.h"
 #include "util.h"
 
@@ -110,6 +114,119 @@ int systemd_unit_cpus_write(const char *unit, const CpuSet *cpus, const char *va
         }
 #else
         r = -EOPNOTSUPP;
+#endif
+        return r;
+}
+
+/* Where systemd keeps what SetUnitProperties(runtime=true) writes: one
+ * drop-in per property, in system.control for units with a unit file and
+ * in transient for transient and perpetual units (init.scope). */
+static const char *const runtime_dirs[] = { "/run/systemd/system.control", "/run/systemd/transient" };
+static bool reload_pending;
+
+/* The drop-in systemd writes for an empty AllowedCPUs: comments, a section
+ * line and "AllowedCPUs=" resets. It has no effect; anything else in the
+ * file is somebody's setting and keeps it. */
+static bool dropin_only_resets(const char *s) {
+        while (*s) {
+                size_t n = strcspn(s, "\n");
+                _cleanup_free_ char *l = strndup(s, n);
+
+                if (!l)
+                        return false;
+                if (l[0] && l[0] != '#' && l[0] != ';' && !(l[0] == '[' && l[n - 1] == ']') &&
+                    !streq(l, "AllowedCPUs="))
+                        return false;
+                s += n + (s[n] == '\n');
+        }
+        return true;
+}
+
+/* An open directory or file systemd owns: root's, not writable by others,
+ * not a symlink (O_NOFOLLOW at open). */
+static bool owned_by_root(int fd, mode_t type) {
+        struct stat st;
+
+        return fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == type && st.st_uid == 0 &&
+               !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* Removes DIR/UNIT.d/50-AllowedCPUs.conf when it only resets the property,
+ * then UNIT.d and (system.control only) DIR when that left them empty.
+ * 1 when removed, 0 when there was nothing of ours, < 0 on error. */
+static int dropin_remove_in(int root_fd, const char *dir, const char *unit) {
+        _cleanup_free_ char *sub = xasprintf("%s.d", unit);
+        _cleanup_close_ int dfd = -1, ufd = -1, fd = -1;
+        char buf[4096];
+        ssize_t n;
+
+        dfd = root_openat(root_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (dfd < 0)
+                return errno_is_absent(dfd) ? 0 : dfd;
+        ufd = openat(dfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (ufd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        fd = openat(ufd, "50-AllowedCPUs.conf", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!owned_by_root(dfd, S_IFDIR) || !owned_by_root(ufd, S_IFDIR) || !owned_by_root(fd, S_IFREG))
+                return -EPERM;
+        n = read(fd, buf, sizeof buf - 1);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n == sizeof buf - 1)
+                return 0; /* not what systemd writes for a reset */
+        buf[n] = 0;
+        if (!dropin_only_resets(buf))
+                return 0;
+        if (unlinkat(ufd, "50-AllowedCPUs.conf", 0) < 0)
+                return -errno;
+        if (unlinkat(dfd, sub, AT_REMOVEDIR) == 0 && streq(dir, runtime_dirs[0])) {
+                _cleanup_close_ int pfd = root_openat(root_fd, "/run/systemd", O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+                if (pfd >= 0)
+                        (void) unlinkat(pfd, "system.control", AT_REMOVEDIR); /* kept unless empty */
+        }
+        return 1;
+}
+
+int systemd_unit_dropin_forget(int root_fd, const char *unit) {
+        for (size_t i = 0; i < ELEMENTSOF(runtime_dirs); i++) {
+                int r = dropin_remove_in(root_fd, runtime_dirs[i], unit);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        reload_pending = true;
+        }
+        return 0;
+}
+
+int systemd_reload_if_needed(char **ret_detail) {
+        int r = 0;
+
+        if (!reload_pending)
+                return 0;
+        reload_pending = false;
+#if HAVE_SYSTEMD
+        {
+                sd_bus *bus = NULL;
+                sd_bus_message *m = NULL, *reply = NULL;
+                sd_bus_error err = SD_BUS_ERROR_NULL;
+
+                r = sd_bus_open_system(&bus);
+                if (r >= 0)
+                        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                                           "org.freedesktop.systemd1.Manager", "Reload");
+                /* systemd answers once the reload is done: seconds on a busy host */
+                if (r >= 0)
+                        r = sd_bus_call(bus, m, 120 * 1000000ULL, &err, &reply);
+                if (r < 0)
+                        *ret_detail = xasprintf("systemd daemon-reload (after removing cpushield's runtime drop-ins): %s",
+                                                sd_bus_error_is_set(&err) ? err.message : strerror(-r));
+                sd_bus_message_unref(m);
+                sd_bus_message_unref(reply);
+                sd_bus_error_free(&err);
+                sd_bus_flush_close_unref(bus);
+        }
 #endif
         return r;
 }

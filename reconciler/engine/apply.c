@@ -55,6 +55,9 @@ static int check_current(Run *run, const Change *c, const char *ident, char **re
         }
         if (!value_equal(c->op, c->target, *ret_cur, c->to))
                 return 0;
+        if (c->by_systemd && !journal_find(run->j, c->target))
+                strlist_addf(&run->res->notes, "%s: done by systemd (a side effect of the AllowedCPUs above): "
+                             "not recorded, systemd's to undo", c->target);
         if (c->restore)
                 (void) journal_forget(run->j, c->target);
         else
@@ -163,6 +166,12 @@ int apply_plan(const Backend *b, const Host *h, Journal *j, const Plan *p, Apply
                 apply_one(&run, &p->changes[i]);
         for (size_t i = 0; i < p->forget.n; i++)
                 (void) journal_forget(j, p->forget.v[i]);
+        if (b->finish) {
+                _cleanup_free_ char *detail = NULL;
+                r = b->finish(h, &detail);
+                if (r < 0)
+                        strlist_addf(&res.errors, "%s", detail ? detail : strerror(-r));
+        }
         (void) journal_sync(j);
         j->lazy_sync = false;
         r = journal_compact(j);

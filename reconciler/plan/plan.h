@@ -30,6 +30,11 @@ typedef struct Change {
         bool restore;
         /* Inside a cgroup that a restore removes: forgotten, not written. */
         bool forget_only;
+        /* systemd does this itself as a side effect of an earlier unit
+         * change (a controller enabled, the slice's cgroup created): the
+         * plan says so, and apply writes and records it only when systemd
+         * did not. */
+        bool by_systemd;
 } Change;
 
 typedef struct Skipped {

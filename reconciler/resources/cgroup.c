@@ -65,6 +65,9 @@ static void plan_v2_units(const PlanInput *in, Plan *p, const char *part_dir, co
         plan_cpus_item(in, p, OP_UNIT, in->cfg->partition, file, &in->vm_cpus, vms);
 }
 
+#define BY_SYSTEMD "systemd does this itself once the units have AllowedCPUs, and then it is systemd's, not recorded; " \
+                   "cpushield writes and records it only if systemd did not"
+
 /* The controller for the root's children and the partition's cgroup. */
 static void plan_v2_tree(const PlanInput *in, Plan *p, const char *part_dir, const char *vms) {
         const Cgroups *cg = &in->host->cg;
@@ -77,13 +80,18 @@ static void plan_v2_tree(const PlanInput *in, Plan *p, const char *part_dir, con
                 _cleanup_free_ char *cur = strlist_join(&cg->v2_subtree_control, " ");
                 _cleanup_free_ char *to = xasprintf("cpuset%s%s", cur[0] ? " " : "", cur);
                 Change *c = plan_add(p, KIND_CPUSET, OP_SUBTREE, sc_file, cur, to);
-                c->name = xstrdup("enable the cpuset controller for the root's children");
+                c->name = xstrdup(cg->systemd ? "enable the cpuset controller for the root's children; " BY_SYSTEMD
+                                              : "enable the cpuset controller for the root's children");
+                c->by_systemd = cg->systemd;
                 c->vm = xstrdup(vms);
         }
         plan_claim(p, part_dir);
         if (!observed_dir(in->obs, part_dir)) {
                 Change *c = plan_add(p, KIND_CPUSET, OP_MKDIR, part_dir, "(absent)", "(created)");
-                c->name = xstrdup("cgroup for the VMs' partition");
+                c->name = xstrdup(cg->systemd ? "cgroup for the VMs' partition; " BY_SYSTEMD
+                                                        " (systemd keeps an inactive slice's cgroup until the slice stops)"
+                                              : "cgroup for the VMs' partition");
+                c->by_systemd = cg->systemd;
                 c->vm = xstrdup(vms);
         }
 }
