@@ -193,7 +193,7 @@ static int parse_iothreads(Parser *p, yaml_node_t *n, Vm *vm) {
 
 static int parse_vm(Parser *p, yaml_node_t *k, yaml_node_t *n) {
         static const char *const keys[] = { "activation", "libvirt", "cpus", "cores", "vcpu_pins", "emulator_pin",
-                                            "iothread_pins", "power", NULL };
+                                            "iothread_pins", "power", "devices", "device_irqs", NULL };
         static const char *const lv_keys[] = { "uri", "domain", NULL };
         static const char *const acts[] = { "libvirt", "manual", "always", NULL };
         const char *name = scalar(k);
@@ -259,6 +259,12 @@ static int parse_vm(Parser *p, yaml_node_t *k, yaml_node_t *n) {
                         if ((r = cfg_parse_string(p, v, "power", &vm->power)) < 0)
                                 return r;
                         vm->power_loc = loc_of(p, v);
+                } else if (streq(key, "devices")) {
+                        if ((r = cfg_parse_devices(p, v, vm)) < 0)
+                                return r;
+                } else if (streq(key, "device_irqs")) {
+                        if ((r = cfg_parse_device_irqs(p, v, vm)) < 0)
+                                return r;
                 }
         }
         if (!vm->uri)

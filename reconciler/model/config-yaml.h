@@ -67,5 +67,9 @@ int cfg_parse_cpulist(Parser *p, const yaml_node_t *n, const char *what, CpuSet 
 /* Either cpus: or cores: in map, exactly one. */
 int cfg_parse_cpu_selector(Parser *p, yaml_node_t *map, const char *where, CpuSet *ret, Loc *ret_loc);
 
+/* config-devices.c: a VM's devices: list and its device_irqs: policy. */
+int cfg_parse_devices(Parser *p, yaml_node_t *n, Vm *vm);
+int cfg_parse_device_irqs(Parser *p, yaml_node_t *n, Vm *vm);
+
 /* config-sections.c: the document's root mapping, section by section. */
 int cfg_parse_root(Parser *p, yaml_node_t *root);
