@@ -20,7 +20,8 @@ static void add_all(StrList *dst, const StrList *src) {
 
 static int plan_session(Session *s, const StrList *active, Plan *ret) {
         PipelineInput in = { .backend = s->backend, .host = &s->host, .cfg = &s->cfg, .active = active,
-                             .journal = s->have_journal ? &s->journal : NULL, .force = s->o->force };
+                             .journal = s->have_journal ? &s->journal : NULL, .force = s->o->force,
+                             .learned_devices = &s->journal.devices };
         return pipeline_plan(&in, &s->obs, ret);
 }
 
