@@ -7,6 +7,8 @@ journaled like any IRQ and restored; vectors that appear later are placed
 by the next apply; doctor warns about a device on the wrong NUMA node."""
 import json
 import os
+import shutil
+import subprocess
 import tempfile
 
 from common import BIN, EX, FIX, check, cpulist, finish, fixture_copy, read, run, state_dir, tree_digest
@@ -166,6 +168,46 @@ def _():
     assert run("activate", "router", "--root", root, "--config", cfg, state=state).returncode == 0
     p = run("verify", "--root", root, "--config", cfg, state=state)
     assert "vfio-msix" not in p.stdout, p.stdout
+
+
+HOSTDEV = ("<domain type='kvm'><name>router</name><devices><hostdev mode='subsystem' type='pci' managed='yes'>"
+           "<source><address domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></source></hostdev>"
+           "</devices></domain>\n")
+
+
+@check("the hook learns <hostdev> devices from the domain XML, keeps them while the VM runs, forgets them after")
+def _():
+    cfg = config(ROUTER.format(dev=DEV, extra="").replace(f"    devices: [\"{DEV}\"]\n", "")
+                 .replace("activation: manual", "activation: libvirt"))
+    root, state = fixture_copy("xeon-2s"), state_dir()
+    before = tree_digest(root)
+
+    def hook(op, sub, stdin=""):
+        p = subprocess.run([BIN, "--state-dir", state, "--root", root, "--config", cfg, "hook", "qemu", "router", op,
+                            sub], input=stdin, capture_output=True, text=True, timeout=60)
+        assert (p.returncode, p.stdout) == (0, ""), (p.returncode, p.stdout, p.stderr)
+    hook("prepare", "begin", HOSTDEV)
+    assert [read(root, target(n)) for n in VECTORS] == ["2", "3", "4", "5"]
+    with open(os.path.join(state, "devices")) as f:
+        assert f.read() == f"router {DEV}\n"
+    add_vector(root, 76, 4)                 # the guest enables one more: the timer's apply places it
+    p = run("apply", "--root", root, "--config", cfg, state=state)
+    assert p.returncode == 0, p.stderr
+    assert read(root, target(76)) == "2"
+    hook("release", "end")
+    assert not os.path.exists(os.path.join(state, "devices"))
+    assert [read(root, target(n)) for n in VECTORS] == ["0", "16", "0", "16"]
+    assert read(root, target(76)) == "0-31"
+    p = run("revert", "--root", root, "--config", cfg, state=state)
+    assert p.returncode == 0, p.stderr
+    assert tree_digest(root) != before      # vector 76 is new, the rest is as it was
+    shutil.rmtree(os.path.join(root, "proc/irq/76"))
+    os.unlink(os.path.join(root, "sys/bus/pci/devices", DEV, "msi_irqs/76"))
+    with open(os.path.join(root, "proc/interrupts")) as f:
+        lines = [ln for ln in f if not ln.lstrip().startswith("76:")]
+    with open(os.path.join(root, "proc/interrupts"), "w") as f:
+        f.write("".join(lines))
+    assert tree_digest(root) == before
 
 
 BAD = [
