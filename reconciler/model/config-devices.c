@@ -8,11 +8,10 @@
 #include "devices.h"
 
 int cfg_parse_devices(Parser *p, yaml_node_t *n, Vm *vm) {
-        if (n->type != YAML_SEQUENCE_NODE)
-                return fail(p, n, "devices must be a list of PCI addresses like [\"0000:01:00.0\"], got %s",
-                            cfg_type_name(n));
-        if ((size_t) (n->data.sequence.items.top - n->data.sequence.items.start) > CONFIG_DEVICES_MAX)
-                return fail(p, n, "devices has more than %u entries", CONFIG_DEVICES_MAX);
+        int r = cfg_expect_sequence(p, n, "devices", "PCI addresses like [\"0000:01:00.0\"]", CONFIG_DEVICES_MAX);
+
+        if (r < 0)
+                return r;
         FOREACH_ITEM(item, n) {
                 yaml_node_t *v = node(p, *item);
                 const char *s = scalar(v);

@@ -134,16 +134,14 @@ static int parse_profile(Parser *p, yaml_node_t *k, yaml_node_t *n) {
 }
 
 static int parse_pin_list(Parser *p, yaml_node_t *n, Vm *vm) {
-        if (n->type != YAML_SEQUENCE_NODE)
-                return fail(p, n, "vcpu_pins must be a list of CPU lists (entry n pins vCPU n), got %s",
-                            cfg_type_name(n));
-        if ((size_t) (n->data.sequence.items.top - n->data.sequence.items.start) > CONFIG_PINS_MAX)
-                return fail(p, n, "vcpu_pins has more than %u entries", CONFIG_PINS_MAX);
+        int r = cfg_expect_sequence(p, n, "vcpu_pins", "CPU lists (entry n pins vCPU n)", CONFIG_PINS_MAX);
+
+        if (r < 0)
+                return r;
         FOREACH_ITEM(item, n) {
                 yaml_node_t *v = node(p, *item);
                 Pin *pin = array_push(&vm->vcpu_pins, &vm->n_vcpu_pins, sizeof(Pin));
                 _cleanup_free_ char *what = xasprintf("vcpu_pins[%zu]", vm->n_vcpu_pins - 1);
-                int r;
 
                 pin->id = (unsigned) (vm->n_vcpu_pins - 1);
                 pin->loc = loc_of(p, v);

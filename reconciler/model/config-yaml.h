@@ -52,6 +52,8 @@ static inline bool is_plain(const yaml_node_t *n) {
 /* "a mapping", "a list", "nothing" or "a scalar", for messages. */
 const char *cfg_type_name(const yaml_node_t *n);
 int cfg_expect_mapping(Parser *p, const yaml_node_t *n, const char *what);
+/* A list of at most max entries: "KEY must be a list of OF, got ..." otherwise. */
+int cfg_expect_sequence(Parser *p, const yaml_node_t *n, const char *key, const char *of, unsigned max);
 /* Checks every key of a mapping: a scalar, in allowed (unless NULL), not
  * repeated. An unknown key gets the nearest valid one as a suggestion. */
 int cfg_check_keys(Parser *p, yaml_node_t *map, const char *const *allowed, const char *where);

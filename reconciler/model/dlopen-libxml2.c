@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <dlfcn.h>
-
 #include "dlopen-libxml2.h"
+#include "dlopen-util.h"
 #include "util.h"
 
 #if HAVE_LIBXML2
@@ -11,38 +10,13 @@ LIBXML2_SYMBOLS(LIBXML2_DEFINE)
 xmlFreeFunc *sym_xmlFree;
 
 int dlopen_libxml2(char **ret_error) {
-        static void *handle;
-        static char *failed;
-        void *h;
+#define LIBXML2_DLSYM(name) { #name, (void **) &sym_##name },
+        /* xmlFree is a variable holding the deallocator: its address is sym_xmlFree */
+        static const DlSym syms[] = { LIBXML2_SYMBOLS(LIBXML2_DLSYM) LIBXML2_DLSYM(xmlFree) };
+#undef LIBXML2_DLSYM
+        static DlLibrary lib = { .soname = "libxml2.so.2", .package = "libxml2" };
 
-        if (handle)
-                return 0;
-        if (failed) {
-                if (ret_error)
-                        *ret_error = xstrdup(failed);
-                return -EOPNOTSUPP;
-        }
-        h = dlopen("libxml2.so.2", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-        if (!h) {
-                failed = xasprintf("libxml2.so.2 cannot be loaded: %s (install libxml2)", dlerror());
-                return dlopen_libxml2(ret_error);
-        }
-#define LIBXML2_RESOLVE(name)                                                                        \
-        if (!(sym_##name = (__typeof__(name) *) dlsym(h, #name))) {                                   \
-                failed = xasprintf("libxml2.so.2 has no %s", #name);                                   \
-                dlclose(h);                                                                          \
-                return dlopen_libxml2(ret_error);                                                    \
-        }
-        LIBXML2_SYMBOLS(LIBXML2_RESOLVE)
-#undef LIBXML2_RESOLVE
-        sym_xmlFree = (xmlFreeFunc *) dlsym(h, "xmlFree");
-        if (!sym_xmlFree) {
-                failed = xstrdup("libxml2.so.2 has no xmlFree");
-                dlclose(h);
-                return dlopen_libxml2(ret_error);
-        }
-        handle = h;
-        return 0;
+        return dlopen_symbols(&lib, syms, ELEMENTSOF(syms), ret_error);
 }
 #else
 int dlopen_libxml2(char **ret_error) {
