@@ -189,10 +189,31 @@ static int parse_iothreads(Parser *p, yaml_node_t *n, Vm *vm) {
         return 0;
 }
 
+/* libvirt: {uri: ..., domain: ...} */
+static int parse_vm_libvirt(Parser *p, yaml_node_t *v, Vm *vm) {
+        static const char *const lv_keys[] = { "uri", "domain", NULL };
+        int r;
+
+        if ((r = cfg_expect_mapping(p, v, "libvirt")) < 0 || (r = cfg_check_keys(p, v, lv_keys, "libvirt")) < 0)
+                return r;
+        FOREACH_PAIR(lp, v) {
+                const char *lk = scalar(node(p, lp->key));
+                yaml_node_t *lv = node(p, lp->value);
+                if ((r = cfg_parse_string(p, lv, lk, streq(lk, "uri") ? &vm->uri : &vm->domain)) < 0)
+                        return r;
+                if (streq(lk, "domain") && !domain_name_valid(vm->domain))
+                        return fail(p, lv, "libvirt domain name '%.80s' must be 1 to %u bytes without "
+                                           "'/', '\\' or control characters",
+                                    vm->domain, DOMAIN_NAME_MAX);
+                if (streq(lk, "uri") && strcspn(vm->uri, "\t\n\r") != strlen(vm->uri))
+                        return fail(p, lv, "libvirt uri must be one line");
+        }
+        return 0;
+}
+
 static int parse_vm(Parser *p, yaml_node_t *k, yaml_node_t *n) {
         static const char *const keys[] = { "activation", "libvirt", "cpus", "cores", "vcpu_pins", "emulator_pin",
                                             "iothread_pins", "power", "devices", "device_irqs", NULL };
-        static const char *const lv_keys[] = { "uri", "domain", NULL };
         static const char *const acts[] = { "libvirt", "manual", "always", NULL };
         const char *name = scalar(k);
         Vm *vm;
@@ -227,21 +248,8 @@ static int parse_vm(Parser *p, yaml_node_t *k, yaml_node_t *n) {
                                 return r;
                         vm->activation = (Activation) e;
                 } else if (streq(key, "libvirt")) {
-                        if ((r = cfg_expect_mapping(p, v, "libvirt")) < 0 ||
-                            (r = cfg_check_keys(p, v, lv_keys, "libvirt")) < 0)
+                        if ((r = parse_vm_libvirt(p, v, vm)) < 0)
                                 return r;
-                        FOREACH_PAIR(lp, v) {
-                                const char *lk = scalar(node(p, lp->key));
-                                yaml_node_t *lv = node(p, lp->value);
-                                if ((r = cfg_parse_string(p, lv, lk, streq(lk, "uri") ? &vm->uri : &vm->domain)) < 0)
-                                        return r;
-                                if (streq(lk, "domain") && !domain_name_valid(vm->domain))
-                                        return fail(p, lv, "libvirt domain name '%.80s' must be 1 to %u bytes without "
-                                                           "'/', '\\' or control characters",
-                                                    vm->domain, DOMAIN_NAME_MAX);
-                                if (streq(lk, "uri") && strcspn(vm->uri, "\t\n\r") != strlen(vm->uri))
-                                        return fail(p, lv, "libvirt uri must be one line");
-                        }
                 } else if (streq(key, "vcpu_pins")) {
                         if ((r = parse_pin_list(p, v, vm)) < 0)
                                 return r;
