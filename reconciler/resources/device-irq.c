@@ -78,7 +78,33 @@ static int vm_node(const Host *h, const Vm *vm) {
         return node < 0 ? -1 : node;
 }
 
+static bool irqbalance_runs(const Host *h) {
+        for (size_t i = 0; i < h->n_tasks; i++)
+                if (h->tasks[i].pid == h->tasks[i].tgid && streq_ptr(h->tasks[i].comm, "irqbalance"))
+                        return true;
+        return false;
+}
+
+/* irqbalance bans CPUs, not these IRQs: it places the vectors it finds on
+ * the CPUs it may use, the VM's excepted. */
+static void lint_irqbalance(const LintInput *in, Doctor *d) {
+        StrList args = {};
+
+        for (size_t i = 0; in->devices && i < in->devices->n; i++)
+                for (size_t k = 0; in->devices->v[i].vm->device_irqs != DEVICE_IRQS_HOST &&
+                                   k < in->devices->v[i].n_vectors; k++)
+                        strlist_addf(&args, "--banirq=%u", in->devices->v[i].vectors[k]);
+        if (args.n > 0 && irqbalance_runs(in->host)) {
+                _cleanup_free_ char *l = strlist_join(&args, " ");
+                strlist_addf(&d->warnings, "irqbalance is running: it may move the passed-through devices' vectors "
+                             "off their VM's CPUs (it places the interrupts it finds on the CPUs it may use); tell "
+                             "it to leave them: IRQBALANCE_ARGS=\"%s\" for the vectors there are now", l);
+        }
+        strlist_free(&args);
+}
+
 static void device_irq_lint(const LintInput *in, Doctor *d) {
+        lint_irqbalance(in, d);
         for (size_t i = 0; in->devices && i < in->devices->n; i++) {
                 const PciDevice *dev = &in->devices->v[i];
                 const Vm *vm = dev->vm;

@@ -124,6 +124,14 @@ def _():
     assert DEV not in p.stdout, p.stdout
 
 
+@check("doctor: irqbalance runs on the Xeon: it is told which vectors to leave alone")
+def _():
+    p = run("doctor", "--root", XEON, "--config", EXAMPLE)
+    assert 'IRQBALANCE_ARGS="--banirq=72 --banirq=73 --banirq=74 --banirq=75"' in p.stdout, p.stdout
+    p = run("doctor", "--root", XEON, "--config", router("    device_irqs: host\n"))
+    assert "banirq" not in p.stdout, p.stdout
+
+
 @check("doctor: a device not bound to vfio-pci, or absent, is a warning")
 def _():
     root = fixture_copy("xeon-2s")
