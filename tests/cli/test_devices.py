@@ -7,6 +7,7 @@ journaled like any IRQ and restored; vectors that appear later are placed
 by the next apply; doctor warns about a device on the wrong NUMA node."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -216,6 +217,26 @@ def _():
     with open(os.path.join(root, "proc/interrupts"), "w") as f:
         f.write("".join(lines))
     assert tree_digest(root) == before
+
+
+def libraries_loaded(*args, stdin=""):
+    """Every shared object the dynamic loader opened for this run (LD_DEBUG)."""
+    p = subprocess.run([BIN, *args], input=stdin, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "LD_DEBUG": "files"})
+    return p, {lib for lib in re.findall(r"file=(\S+) \[", p.stderr)}
+
+
+@check("libxml2 is loaded by the hook reading a domain's XML, not by plan or apply")
+def _():
+    root = fixture_copy("xeon-2s")
+    args = ["--state-dir", state_dir(), "--root", root, "--config", EXAMPLE, "--libvirt", "no"]
+    p, libs = libraries_loaded(*args, "plan", "--activate", "router")
+    assert p.returncode == 0 and any("libyaml" in lib for lib in libs), (p.returncode, sorted(libs))
+    assert not [lib for lib in libs if "libxml2" in lib], sorted(libs)
+    p, libs = libraries_loaded(*args[:-2], "hook", "qemu", "router", "prepare", "begin", stdin=HOSTDEV)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert [lib for lib in libs if "libxml2" in lib], sorted(libs)
+    assert not [lib for lib in libs if "libvirt.so" in lib], sorted(libs)
 
 
 BAD = [

@@ -102,6 +102,18 @@ def _():
     assert "warning" not in p.stderr, p.stderr
 
 
+@check("the <cputune> 'cpushield xml' prints agrees with the configuration")
+def _():
+    root = fixture_copy("i7-4790k")
+    x = subprocess.run([BIN, "--state-dir", state_dir(), "--root", root, "--config", CFG, "xml", "win10"],
+                       capture_output=True, text=True, timeout=30)
+    assert x.returncode == 0, x.stderr
+    xml = f"<domain type='kvm'><name>win10</name>{x.stdout}</domain>\n"
+    p = hook(root, CFG, "win10", "prepare", "begin", stdin=xml)
+    assert (p.returncode, p.stdout) == (0, ""), (p.returncode, p.stdout, p.stderr)
+    assert "warning" not in p.stderr, p.stderr
+
+
 @check("a <cputune> that disagrees: one warning naming both values, exit 0, nothing on stdout")
 def _():
     tune = AGREE.replace("vcpu='1' cpuset='2'", "vcpu='1' cpuset='0-3,^1'").replace("'5,6,7'", "'4'")

@@ -5,7 +5,6 @@
 #include <time.h>
 
 #include "config.h"
-#include "devices.h"
 #include "host.h"
 
 static Host host;
@@ -374,34 +373,4 @@ Test(config, devices_and_policy, .init = desktop, .fini = teardown) {
         cr_assert_eq(v->device_irqs, DEVICE_IRQS_HOST);
         cr_assert_eq(v->devices.n, 0);
         config_free(&c);
-}
-
-Test(devices, pci_addresses) {
-        static const struct {
-                const char *in, *want; /* want NULL: refused */
-        } cases[] = {
-                { "0000:01:00.0", "0000:01:00.0" }, { "01:00.0", "0000:01:00.0" }, { "ABCD:EF:1F.7", "abcd:ef:1f.7" },
-                { "0000:01:20.0", NULL },           { "0000:01:00.8", NULL },      { "0000:01:00", NULL },
-                { "1:00.0", NULL },                 { "0000:01:00.0 ", NULL },     { "", NULL },
-                { "0000-01:00.0", NULL },           { "00000:01:00.0", NULL },     { "0x00:01:00.0", NULL },
-        };
-        char out[PCI_ADDR_LEN + 1];
-
-        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                int r = pci_addr_parse(cases[i].in, out);
-                if (!cases[i].want)
-                        cr_assert_lt(r, 0, "'%s' accepted", cases[i].in);
-                else {
-                        cr_assert_eq(r, 0, "'%s' refused", cases[i].in);
-                        cr_assert_str_eq(out, cases[i].want);
-                }
-        }
-        cr_assert_eq(pci_addr_from_parts("0x0000", "0x01", "0x1f", "0x7", out), 0);
-        cr_assert_str_eq(out, "0000:01:1f.7");
-        cr_assert_eq(pci_addr_from_parts(NULL, "2", "0", "0", out), 0);
-        cr_assert_str_eq(out, "0000:02:00.0");
-        cr_assert_lt(pci_addr_from_parts("0x0000", "0x100", "0x00", "0x0", out), 0);
-        cr_assert_lt(pci_addr_from_parts("0x0000", "0x01", "0x20", "0x0", out), 0);
-        cr_assert_lt(pci_addr_from_parts("0x0000", "-1", "0x00", "0x0", out), 0);
-        cr_assert_lt(pci_addr_from_parts("0x0000", "0x01", "0x00", "", out), 0);
 }
