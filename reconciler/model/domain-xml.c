@@ -12,6 +12,7 @@
 #include "dlopen-libxml2.h"
 #include "domain-xml.h"
 
+#if HAVE_LIBXML2
 /* libvirt's cpuset syntax: the kernel's list plus "^N" exclusions. */
 static int parse_libvirt_cpuset(const char *s, CpuSet *ret) {
         _cleanup_free_ char *copy = xstrdup(s);
@@ -41,7 +42,6 @@ static int parse_libvirt_cpuset(const char *s, CpuSet *ret) {
         return 0;
 }
 
-#if HAVE_LIBXML2
 static bool is(const xmlNode *n, const char *name) {
         return n->type == XML_ELEMENT_NODE && streq((const char *) n->name, name);
 }

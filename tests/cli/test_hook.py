@@ -11,6 +11,17 @@ import time
 
 from common import BIN, EX, check, finish, fixture_copy, state_dir, tree_digest
 
+
+# Reading domain XML needs libxml2 (cpushield --version: +libxml2).
+LIBXML2 = "+libxml2" in subprocess.run([BIN, "--version"], capture_output=True, text=True).stdout
+
+
+def xml_check(name):
+    if LIBXML2:
+        return check(name)
+    print(f"ok - {name} # SKIP built without libxml2", flush=True)
+    return lambda fn: fn
+
 CFG = os.path.join(EX, "desktop-4790k.yaml")
 BROKEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs", "bad", "02-unknown-key.yaml")
 XML = "<domain type='kvm'><name>win10</name><cputune><vcpupin vcpu='0' cpuset='1'/></cputune></domain>\n"
@@ -95,14 +106,14 @@ AGREE = ("<vcpupin vcpu='0' cpuset='1'/><vcpupin vcpu='1' cpuset='2'/><vcpupin v
          "<emulatorpin cpuset='5,6,7'/>")
 
 
-@check("a <cputune> that agrees with the configuration (by meaning: 5,6,7 = 5-7): no warning")
+@xml_check("a <cputune> that agrees with the configuration (by meaning: 5,6,7 = 5-7): no warning")
 def _():
     p = hook(fixture_copy("i7-4790k"), CFG, "win10", "prepare", "begin", stdin=domain(AGREE))
     assert (p.returncode, p.stdout) == (0, ""), (p.returncode, p.stdout, p.stderr)
     assert "warning" not in p.stderr, p.stderr
 
 
-@check("the <cputune> 'cpushield xml' prints agrees with the configuration")
+@xml_check("the <cputune> 'cpushield xml' prints agrees with the configuration")
 def _():
     root = fixture_copy("i7-4790k")
     x = subprocess.run([BIN, "--state-dir", state_dir(), "--root", root, "--config", CFG, "xml", "win10"],
@@ -114,7 +125,7 @@ def _():
     assert "warning" not in p.stderr, p.stderr
 
 
-@check("a <cputune> that disagrees: one warning naming both values, exit 0, nothing on stdout")
+@xml_check("a <cputune> that disagrees: one warning naming both values, exit 0, nothing on stdout")
 def _():
     tune = AGREE.replace("vcpu='1' cpuset='2'", "vcpu='1' cpuset='0-3,^1'").replace("'5,6,7'", "'4'")
     p = hook(fixture_copy("i7-4790k"), CFG, "win10", "prepare", "begin", stdin=domain(tune))
@@ -129,7 +140,7 @@ def _():
     assert "desktop-4790k.yaml" in w, w
 
 
-@check("a <cputune> pinning a vCPU the configuration does not, or missing one it does: both said")
+@xml_check("a <cputune> pinning a vCPU the configuration does not, or missing one it does: both said")
 def _():
     tune = AGREE.replace("<vcpupin vcpu='2' cpuset='3'/>", "<vcpupin vcpu='3' cpuset='7'/>")
     p = hook(fixture_copy("i7-4790k"), CFG, "win10", "prepare", "begin", stdin=domain(tune))
@@ -138,7 +149,7 @@ def _():
     assert "vCPU 3 pinned to 7 in the domain, not pinned in the configuration" in p.stderr, p.stderr
 
 
-@check("a domain without <cputune> pins (cpushield pins it live): no warning")
+@xml_check("a domain without <cputune> pins (cpushield pins it live): no warning")
 def _():
     p = hook(fixture_copy("i7-4790k"), CFG, "win10", "prepare", "begin", stdin=domain(""))
     assert (p.returncode, p.stdout, "warning" in p.stderr) == (0, "", False), (p.returncode, p.stdout, p.stderr)
