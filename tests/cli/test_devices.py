@@ -12,18 +12,8 @@ import shutil
 import subprocess
 import tempfile
 
-from common import BIN, EX, FIX, check, cpulist, finish, fixture_copy, read, run, state_dir, tree_digest
-
-
-# Reading domain XML needs libxml2 (cpushield --version: +libxml2).
-LIBXML2 = "+libxml2" in subprocess.run([BIN, "--version"], capture_output=True, text=True).stdout
-
-
-def xml_check(name):
-    if LIBXML2:
-        return check(name)
-    print(f"ok - {name} # SKIP built without libxml2", flush=True)
-    return lambda fn: fn
+from common import BIN, EX, FIX, check, cpulist, finish, fixture_copy, read, run, state_dir, tree_digest, \
+    xml_check
 
 XEON = os.path.join(FIX, "xeon-2s")
 EXAMPLE = os.path.join(EX, "vfio-nic.yaml")

@@ -9,18 +9,7 @@ import subprocess
 import tempfile
 import time
 
-from common import BIN, EX, check, finish, fixture_copy, state_dir, tree_digest
-
-
-# Reading domain XML needs libxml2 (cpushield --version: +libxml2).
-LIBXML2 = "+libxml2" in subprocess.run([BIN, "--version"], capture_output=True, text=True).stdout
-
-
-def xml_check(name):
-    if LIBXML2:
-        return check(name)
-    print(f"ok - {name} # SKIP built without libxml2", flush=True)
-    return lambda fn: fn
+from common import BIN, EX, check, finish, fixture_copy, state_dir, tree_digest, xml_check
 
 CFG = os.path.join(EX, "desktop-4790k.yaml")
 BROKEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs", "bad", "02-unknown-key.yaml")
