@@ -158,6 +158,10 @@ void devices_load(int root_fd, const Config *c, const StrList *learned, const St
         *ret = d;
 }
 
+bool device_passed_through(const PciDevice *d) {
+        return d->present && d->driver && (strstr(d->driver, "vfio-pci") || strstr(d->driver, "vfio_pci"));
+}
+
 const PciDevice *devices_find_vector(const Devices *d, unsigned irq) {
         for (size_t i = 0; d && i < d->n; i++)
                 if (bsearch(&irq, d->v[i].vectors, d->v[i].n_vectors, sizeof(unsigned), cmp_uint))

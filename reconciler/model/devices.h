@@ -39,6 +39,10 @@ typedef struct Devices {
  * domain (learned: "VM ADDR" entries, as the state directory keeps them).
  * A device listed twice is read once, for the first VM naming it. */
 void devices_load(int root_fd, const Config *c, const StrList *learned, const StrList *only, Devices *ret);
+/* Bound to vfio-pci, or to a vendor's variant of it (mlx5_vfio_pci,
+ * nvgrace-gpu-vfio-pci...): its interrupts are the guest's. Bound to
+ * another driver, or to none, its interrupts (if any) are the host's. */
+bool device_passed_through(const PciDevice *d);
 /* The device whose vector irq is, or NULL. */
 const PciDevice *devices_find_vector(const Devices *d, unsigned irq);
 void devices_free(Devices *d);

@@ -6,8 +6,9 @@
  * before the first write, restored when the VM stops. Vectors appear when
  * the guest's driver enables MSI, after the domain started: each run reads
  * msi_irqs/ again, so the next apply (timer, watcher) plans the new ones.
- * Its doctor rules: a device not bound to vfio-pci, or on another NUMA node
- * than its VM's CPUs. */
+ * Only devices bound to vfio-pci are the guest's: another driver's
+ * interrupts are the host's and stay with them. Its doctor rules: a device
+ * not bound to vfio-pci, or on another NUMA node than its VM's CPUs. */
 #include <stdio.h>
 
 #include "resource.h"
@@ -15,7 +16,8 @@
 const PciDevice *device_irq_steered(const Devices *d, const StrList *active, unsigned irq) {
         const PciDevice *dev = devices_find_vector(d, irq);
 
-        if (!dev || dev->vm->device_irqs == DEVICE_IRQS_HOST || !active || !strlist_contains(active, dev->vm->name))
+        if (!dev || dev->vm->device_irqs == DEVICE_IRQS_HOST || !device_passed_through(dev) || !active ||
+            !strlist_contains(active, dev->vm->name))
                 return NULL;
         return dev;
 }
@@ -60,6 +62,12 @@ static void device_irq_plan(const PlanInput *in, Plan *p) {
 
                 if (dev->vm->device_irqs == DEVICE_IRQS_HOST || !strlist_contains(in->active, dev->vm->name))
                         continue;
+                if (!device_passed_through(dev)) {
+                        strlist_addf(&p->warnings, "VM '%s': PCI device %s is %s: its interrupts stay with the "
+                                     "host's", dev->vm->name, dev->addr, !dev->present ? "not on this host"
+                                     : dev->driver ? "not bound to vfio-pci" : "bound to no driver");
+                        continue;
+                }
                 for (size_t k = 0; k < dev->n_vectors; k++)
                         plan_vector(in, p, dev, k);
         }
@@ -115,9 +123,9 @@ static void device_irq_lint(const LintInput *in, Doctor *d) {
                                      "(/sys/bus/pci/devices/%s)", vm->name, dev->addr, dev->addr);
                         continue;
                 }
-                if (!streq_ptr(dev->driver, "vfio-pci"))
+                if (!device_passed_through(dev))
                         strlist_addf(&d->warnings, "VM '%s': PCI device %s is bound to %s, not vfio-pci: it is not "
-                                     "passed through (yet); its interrupts are steered only while it is the VM's",
+                                     "passed through (yet), so its interrupts stay with the host's",
                                      vm->name, dev->addr, dev->driver ? dev->driver : "no driver");
                 if (dev->numa_node >= 0 && node >= 0 && dev->numa_node != node) {
                         _cleanup_free_ char *l = cpuset_format_list(&vm->cpus);

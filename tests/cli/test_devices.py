@@ -134,7 +134,7 @@ def _():
     assert "banirq" not in p.stdout, p.stdout
 
 
-@check("doctor: a device not bound to vfio-pci, or absent, is a warning")
+@check("a device not bound to vfio-pci, or absent: its interrupts stay the host's, plan and doctor warn")
 def _():
     root = fixture_copy("xeon-2s")
     link = os.path.join(root, "sys/bus/pci/devices", DEV, "driver")
@@ -143,6 +143,13 @@ def _():
     os.symlink("../../../../bus/pci/drivers/igb", link)
     p = run("doctor", "--root", root, "--config", EXAMPLE)
     assert f"{DEV} is bound to igb, not vfio-pci" in p.stdout, p.stdout
+    add_vector(root, 76, 4)       # the host's igb driver has a vector on every CPU: it goes to the host
+    p = run("plan", "--root", root, "--config", EXAMPLE, "--activate", "router", "--output", "json")
+    doc = json.loads(p.stdout)
+    ch = {c["target"]: c for c in doc["changes"]}
+    assert not cpulist(ch[target(76)]["to"]) & cpulist("1-7,17-23"), ch[target(76)]
+    assert not any(target(n) in ch for n in VECTORS), "an igb device's vectors were steered to the VM"
+    assert any(f"{DEV} is not bound to vfio-pci" in w for w in doc["warnings"]), doc["warnings"]
     p = run("doctor", "--root", XEON, "--config", router(dev="0000:05:00.0"))
     assert "0000:05:00.0 does not exist" in p.stdout, p.stdout
 
