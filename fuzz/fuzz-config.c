@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
                 for (size_t i = 0; i < c.n_vms; i++)
                         if (strlen(c.vms[i].name) > CONFIG_NAME_MAX || c.vms[i].n_vcpu_pins > CONFIG_PINS_MAX ||
-                            c.vms[i].n_iothread_pins > CONFIG_PINS_MAX)
+                            c.vms[i].n_iothread_pins > CONFIG_PINS_MAX || c.vms[i].devices.n > CONFIG_DEVICES_MAX)
                                 abort();
                 config_free(&c);
         } else if (!err || strchr(err, '\n'))

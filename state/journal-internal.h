@@ -8,6 +8,7 @@
 
 #define JOURNAL_FILE "journal"
 #define ACTIVE_FILE "active"
+#define DEVICES_FILE "devices"
 
 /* state-dir.c: files in the state directory dir_fd (from state_dir_open),
  * never opened through a symbolic link. */

@@ -32,6 +32,8 @@ typedef struct Journal {
         size_t n_items;
         unsigned next_seq;
         StrList active; /* VMs activated by hand or by the hook */
+        /* PCI devices the hook learned from a domain's XML: "VM ADDR". */
+        StrList devices;
         StrList refused; /* targets the kernel refused this boot */
         /* Unreadable lines: "FILE:LINE: reason", one per line, in order... */
         StrList damaged;

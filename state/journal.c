@@ -133,8 +133,10 @@ static int set_aside(Journal *j, const char *dir, const char *path, const char *
                 *ret_error = xasprintf("%s: %s", path, strerror(-r));
                 return r;
         }
-        if (!readonly)
+        if (!readonly) {
                 (void) unlinkat(j->dir_fd, ACTIVE_FILE, 0);
+                (void) unlinkat(j->dir_fd, DEVICES_FILE, 0);
+        }
         items_clear(j);
         free(j->boot_id);
         j->boot_id = xstrdup(boot_id);
@@ -161,6 +163,28 @@ static int keep_damaged(Journal *j, const char *dir, const char *boot_id, unsign
                 return r;
         }
         return 0;
+}
+
+/* "VM ADDR" lines, each checked for its shape here and for its meaning
+ * (a configured VM, a PCI address) where it is used; others are ignored:
+ * they only say where a device's interrupts go, never an original value. */
+static void devices_load_file(Journal *j) {
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        char *save = NULL;
+
+        if (state_file_read(j->dir_fd, DEVICES_FILE, 64 * 1024, &text, &len) < 0 || strlen(text) != len)
+                return;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                const char *sp = strchr(l, ' ');
+                if (!sp || strchr(sp + 1, ' ') || strlen(l) > 128 || sp == l)
+                        continue;
+                bool ok = true;
+                for (const char *c = l; *c && ok; c++)
+                        ok = c == sp || (*c > ' ' && *c < 0x7f);
+                if (ok && !strlist_contains(&j->devices, l))
+                        strlist_add(&j->devices, l);
+        }
 }
 
 static int journal_load(const char *dir, const char *boot_id, unsigned flags, bool readonly, Journal *ret,
@@ -212,6 +236,8 @@ static int journal_load(const char *dir, const char *boot_id, unsigned flags, bo
                         if (*strstrip(l))
                                 strlist_add(&j.active, strstrip(l));
         }
+        if (!(readonly && *ret_warning))
+                devices_load_file(&j);
         *ret = j;
         return r;
 }
@@ -268,6 +294,7 @@ void journal_close(Journal *j) {
         free(j->boot_id);
         free(j->dir);
         strlist_free(&j->active);
+        strlist_free(&j->devices);
         if (j->fd >= 0)
                 close(j->fd);
         if (j->dir_fd >= 0)
@@ -374,6 +401,20 @@ int journal_refused(Journal *j, const char *target) {
                 return r;
         strlist_add(&j->refused, target);
         return 0;
+}
+
+int devices_save(Journal *j) {
+        _cleanup_free_ char *text = strlist_join(&j->devices, "\n");
+
+        if (j->devices.n == 0) {
+                if (unlinkat(j->dir_fd, DEVICES_FILE, 0) < 0 && errno != ENOENT)
+                        return -errno;
+                return 0;
+        }
+        char *t = xasprintf("%s\n", text);
+        int r = state_file_write_atomic(j->dir_fd, DEVICES_FILE, t, strlen(t));
+        free(t);
+        return r;
 }
 
 int active_save(Journal *j) {

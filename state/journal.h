@@ -88,4 +88,7 @@ int journal_compact(Journal *j);
 int journal_sync(Journal *j);
 
 int active_save(Journal *j);
+/* Writes j->devices ("VM ADDR" lines) to the state directory's devices
+ * file, or removes it when there are none. */
+int devices_save(Journal *j);
 

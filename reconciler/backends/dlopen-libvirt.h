@@ -17,7 +17,7 @@
         X(virConnectIsAlive) X(virConnectOpen) X(virConnectOpenReadOnly) X(virConnectRegisterCloseCallback) \
         X(virConnectSetKeepAlive) X(virConnectUnregisterCloseCallback) X(virDomainFree)                    \
         X(virDomainGetEmulatorPinInfo) X(virDomainGetIOThreadInfo) X(virDomainGetInfo) X(virDomainGetName) \
-        X(virDomainGetVcpuPinInfo) X(virDomainIOThreadInfoFree) X(virDomainIsActive)                       \
+        X(virDomainGetVcpuPinInfo) X(virDomainGetXMLDesc) X(virDomainIOThreadInfoFree) X(virDomainIsActive)                       \
         X(virDomainLookupByName) X(virDomainPinEmulator) X(virDomainPinIOThread) X(virDomainPinVcpuFlags)   \
         X(virEventAddTimeout) X(virEventRegisterDefaultImpl) X(virEventRunDefaultImpl) X(virGetLastError)  \
         X(virNodeGetCPUMap) X(virSetErrorFunc)

@@ -106,6 +106,21 @@ int write_attr(int root_fd, const char *path, const char *value) {
         return 0;
 }
 
+int read_link(int root_fd, const char *path, char **ret) {
+        _cleanup_close_ int fd = root_openat(root_fd, path, O_PATH | O_NOFOLLOW, 0);
+        char buf[4096];
+        ssize_t n;
+
+        if (fd < 0)
+                return fd;
+        n = readlinkat(fd, "", buf, sizeof buf - 1);
+        if (n < 0)
+                return errno == ENOENT ? -EINVAL : -errno; /* "": not a link */
+        buf[n] = 0;
+        *ret = xstrdup(buf);
+        return 0;
+}
+
 bool path_exists(int root_fd, const char *path) {
         _cleanup_close_ int fd = root_openat(root_fd, path, O_PATH, 0);
         return fd >= 0;

@@ -24,6 +24,10 @@ static inline bool errno_is_absent(int r) { return r == -ENOENT || r == -ENOTDIR
  * -EIO. The file is truncated (no-op on sysfs/procfs, needed on fixtures). */
 int write_attr(int root_fd, const char *path, const char *value);
 
+/* The target of the symbolic link path itself (its last component is not
+ * followed; earlier ones resolve inside the root), at most 4095 bytes. */
+int read_link(int root_fd, const char *path, char **ret);
+
 bool path_exists(int root_fd, const char *path);
 bool is_dir(int root_fd, const char *path);
 /* Entries of a directory except "." and "..", sorted by name. */

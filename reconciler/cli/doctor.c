@@ -97,9 +97,12 @@ void doctor_run(const Host *h, const Config *c, Doctor *d) {
         /* Each resource's own rules. */
         Reader rd;
         backend_reader(backend_select(h), h, &rd);
-        LintInput lin = { .host = h, .cfg = c, .vm_cpus = &vm_cpus, .reader = &rd };
+        Devices devs = {};
+        devices_load(h->root_fd, c, NULL, NULL, &devs);
+        LintInput lin = { .host = h, .cfg = c, .vm_cpus = &vm_cpus, .reader = &rd, .devices = &devs };
         REGISTRY_FOREACH(res)
                 if (res->lint)
                         res->lint(&lin, d);
+        devices_free(&devs);
         cpuset_free(&vm_cpus);
 }

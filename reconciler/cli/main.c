@@ -65,8 +65,8 @@ static void help(FILE *f) {
 
 static void version(void) {
         printf("cpushield %s\n", CPUSHIELD_VERSION);
-        printf("features: +yaml %clibvirt %cudev %csystemd\n", HAVE_LIBVIRT ? '+' : '-', HAVE_UDEV ? '+' : '-',
-               HAVE_SYSTEMD ? '+' : '-');
+        printf("features: +yaml %clibvirt %cudev %csystemd %clibxml2\n", HAVE_LIBVIRT ? '+' : '-',
+               HAVE_UDEV ? '+' : '-', HAVE_SYSTEMD ? '+' : '-', HAVE_LIBXML2 ? '+' : '-');
 }
 
 /* The options that take a value and check it: each returns -EINVAL after

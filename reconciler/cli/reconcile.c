@@ -7,6 +7,7 @@
 
 #include "apply.h"
 #include "commands.h"
+#include "domain-check.h"
 #include "output.h"
 #include "pipeline.h"
 #include "session.h"
@@ -20,7 +21,8 @@ static void add_all(StrList *dst, const StrList *src) {
 
 static int plan_session(Session *s, const StrList *active, Plan *ret) {
         PipelineInput in = { .backend = s->backend, .host = &s->host, .cfg = &s->cfg, .active = active,
-                             .journal = s->have_journal ? &s->journal : NULL, .force = s->o->force };
+                             .journal = s->have_journal ? &s->journal : NULL, .force = s->o->force,
+                             .learned_devices = &s->journal.devices };
         return pipeline_plan(&in, &s->obs, ret);
 }
 
@@ -94,6 +96,24 @@ static void mark_active(Journal *j, Reconcile what, const char *name) {
                 strlist_free(&j->active);
 }
 
+/* The devices learned from domain XML ("VM ADDR"), kept while the VM runs:
+ * the hook's at its start replace the VM's earlier ones; a stop forgets
+ * them. */
+static void mark_devices(Session *s, Reconcile what, const char *name) {
+        StrList keep = {};
+        _cleanup_free_ char *prefix = name ? xasprintf("%s ", name) : NULL;
+
+        if (what == RECONCILE_APPLY || (what == RECONCILE_ACTIVATE && !s->have_hook_devices))
+                return;
+        for (size_t i = 0; what != RECONCILE_REVERT && i < s->journal.devices.n; i++)
+                if (!startswith(s->journal.devices.v[i], prefix))
+                        strlist_add(&keep, s->journal.devices.v[i]);
+        for (size_t i = 0; what == RECONCILE_ACTIVATE && i < s->hook_devices.n; i++)
+                strlist_addf(&keep, "%s%s", prefix, s->hook_devices.v[i]);
+        strlist_free(&s->journal.devices);
+        s->journal.devices = keep;
+}
+
 /* Converges the host of an open session: the lock, the journal, then
  * everything else is read once, planned, and applied. */
 static int reconcile_session(Session *s, Reconcile what, const char *name) {
@@ -109,6 +129,7 @@ static int reconcile_session(Session *s, Reconcile what, const char *name) {
         } else if (session_lock(s, what == RECONCILE_REVERT && o->force) < 0)
                 return 1;
         mark_active(&s->journal, what, name);
+        mark_devices(s, what, name);
         if (what != RECONCILE_REVERT && session_active(s, name, &active, &warnings) < 0)
                 goto out;
         r = plan_session(s, &active, &p);
@@ -131,6 +152,10 @@ static int reconcile_session(Session *s, Reconcile what, const char *name) {
         }
         if (what != RECONCILE_APPLY && (r = active_save(&s->journal)) < 0) {
                 fprintf(stderr, "cpushield: %s/active: %s\n", o->state_dir, strerror(-r));
+                goto out;
+        }
+        if (what != RECONCILE_APPLY && (r = devices_save(&s->journal)) < 0) {
+                fprintf(stderr, "cpushield: %s/devices: %s\n", o->state_dir, strerror(-r));
                 goto out;
         }
         r = apply_plan(s->backend, &s->host, &s->journal, &p, &res);
@@ -259,6 +284,11 @@ int cmd_hook(const Options *o) {
                         vm = &s.cfg.vms[i];
         if (!vm)
                 return 0; /* a domain cpushield does not manage */
+        if (start) {
+                _cleanup_free_ char *who = xasprintf("hook %s %s %s", domain, op, subop);
+                domain_check(who, vm, xml, xml ? strlen(xml) : 0, &s.hook_devices);
+                s.have_hook_devices = xml && xml[0];
+        }
         /* A failed isolation must not keep the VM from starting or its
          * resources from being released: report it (libvirt logs stderr). */
         if (reconcile_session(&s, start ? RECONCILE_ACTIVATE : RECONCILE_DEACTIVATE, vm->name) == 1)

@@ -126,7 +126,7 @@ int cmd_verify(const Options *o) {
                         ret = verify_sample(&s, &active, &vm_cpus);
                 goto out;
         }
-        verify_run(&s.host, &s.cfg, &active, &vm_cpus, &s.journal.refused, &v);
+        verify_run(&s.host, &s.cfg, &active, &vm_cpus, &s.journal.refused, &s.journal.devices, &v);
         print_verify(o, &active, &warnings, &vm_cpus, &v);
         ret = v.noise.n ? 1 : 0;
         verify_free(&v);

@@ -9,9 +9,10 @@
  * each resource's lint. */
 void doctor_run(const Host *h, const Config *c, Doctor *d);
 /* verify: each resource's count of what can still run on vm_cpus.
- * refused: IRQ targets the kernel refused to move this boot (journal). */
+ * refused: IRQ targets the kernel refused to move this boot (journal);
+ * learned: devices learned from domain XML ("VM ADDR", journal). */
 void verify_run(const Host *h, const Config *c, const StrList *active, const CpuSet *vm_cpus, const StrList *refused,
-                Verify *v);
+                const StrList *learned, Verify *v);
 
 /* verify --sample (cli/sample.c): what ran on vm_cpus during the window;
  * exit code 1 when noise above the threshold was seen. */

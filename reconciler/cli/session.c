@@ -135,6 +135,7 @@ int session_active(Session *s, const char *except, StrList *ret, StrList *warnin
 
 void session_close(Session *s) {
         observed_free(&s->obs);
+        strlist_free(&s->hook_devices);
         journal_close(&s->journal);
         if (s->lock_fd >= 0)
                 close(s->lock_fd);

@@ -23,6 +23,10 @@ typedef struct Session {
         int lock_fd;
         const Backend *backend;
         Observed obs;
+        /* The hook at a domain's start: the PCI devices its XML passes
+         * through, to keep in the state directory while it runs. */
+        bool have_hook_devices;
+        StrList hook_devices;
 } Session;
 
 typedef enum SessionFlags {

@@ -5,10 +5,14 @@
 #include "resource.h"
 
 void verify_run(const Host *h, const Config *c, const StrList *active, const CpuSet *vm_cpus, const StrList *refused,
-                Verify *v) {
+                const StrList *learned, Verify *v) {
         VerifyInput in = { .host = h, .cfg = c, .vm_cpus = vm_cpus, .active = active, .refused = refused };
+        Devices devs = {};
 
+        devices_load(h->root_fd, c, learned, active, &devs);
+        in.devices = &devs;
         REGISTRY_FOREACH(res)
                 if (res->verify)
                         res->verify(&in, v);
+        devices_free(&devs);
 }

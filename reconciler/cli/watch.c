@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cpushield watch: reconcile when libvirt says a domain started, stopped,
  * crashed or paused, and on a timer (drift repair). Reconnects when
- * libvirtd restarts; tells systemd when it is ready; stops on SIGTERM. */
+ * libvirtd restarts; tells systemd when it is ready; stops on SIGTERM.
+ * When a configured domain starts, its XML is compared with the
+ * configuration once, and for WATCH_FAST_S seconds the host is reconciled
+ * every WATCH_FAST_EVERY_S seconds: a passed-through device's interrupts
+ * appear only when the guest's driver enables them, seconds after the start. */
 #include <signal.h>
 #include <stdio.h>
 #include <time.h>
 
 #include "build-config.h"
 #include "config.h"
+#include "domain-check.h"
 #include "options.h"
 #include "session.h"
 
@@ -32,10 +37,20 @@ typedef struct Link {
         bool lost;
 } Link;
 
+#define WATCH_FAST_S 30.0
+#define WATCH_FAST_EVERY_S 2.0
+
+typedef struct Started {
+        Link *link;
+        char *domain;
+} Started;
+
 typedef struct Watch {
         Link *links;
         size_t n_links;
         bool pending;
+        Started *started; /* domains started since the loop last looked */
+        size_t n_started;
 } Watch;
 
 static void silent(void *u, virErrorPtr e) {
@@ -46,7 +61,12 @@ static void silent(void *u, virErrorPtr e) {
 static int lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
         Watch *w = opaque;
 
-        (void) conn;
+        for (size_t k = 0; event == VIR_DOMAIN_EVENT_STARTED && k < w->n_links && w->n_started < 64; k++)
+                if (w->links[k].conn == conn) {
+                        Started *st = array_push(&w->started, &w->n_started, sizeof(Started));
+                        st->link = &w->links[k];
+                        st->domain = xstrdup(sym_virDomainGetName(dom));
+                }
         (void) detail;
         fprintf(stderr, "cpushield: watch: domain %s: %s\n", sym_virDomainGetName(dom),
                 event == VIR_DOMAIN_EVENT_STARTED       ? "started"
@@ -136,6 +156,30 @@ static void watch_connect(Watch *w) {
         }
 }
 
+/* A configured domain that started: its XML against the configuration, once
+ * (libvirt is asked from the loop, not from inside its event callback). */
+static void check_started(const Options *o, const Started *st) {
+        _cleanup_session_ Session s = SESSION_NULL;
+        const Vm *vm = NULL;
+
+        if (!st->link->conn || session_open(&s, o, SESSION_NEED_CONFIG) < 0)
+                return;
+        for (size_t i = 0; i < s.cfg.n_vms; i++)
+                if (s.cfg.vms[i].activation == ACTIVATION_LIBVIRT && streq(s.cfg.vms[i].uri, st->link->uri) &&
+                    streq(s.cfg.vms[i].domain, st->domain))
+                        vm = &s.cfg.vms[i];
+        virDomainPtr dom = vm ? sym_virDomainLookupByName(st->link->conn, st->domain) : NULL;
+        if (!dom)
+                return;
+        char *xml = sym_virDomainGetXMLDesc(dom, 0);
+        sym_virDomainFree(dom);
+        if (!xml)
+                return;
+        _cleanup_free_ char *who = xasprintf("watch: domain %s", st->domain);
+        domain_check(who, vm, xml, strlen(xml), NULL);
+        free(xml);
+}
+
 int watch_run(const Options *o, int (*reconcile_once)(const Options *)) {
         _cleanup_session_ Session s = SESSION_NULL;
         Watch w = {};
@@ -164,8 +208,16 @@ int watch_run(const Options *o, int (*reconcile_once)(const Options *)) {
         sym_virEventAddTimeout(250, tick, NULL, NULL);
 
         bool ready = false;
+        double fast_until = 0;
         while (!stop) {
                 double t = now_s();
+
+                for (size_t k = 0; k < w.n_started; k++) {
+                        check_started(o, &w.started[k]);
+                        free(w.started[k].domain);
+                        fast_until = t + WATCH_FAST_S;
+                }
+                w.n_started = 0;
 
                 if (t >= next_connect) {
                         watch_connect(&w);
@@ -175,7 +227,8 @@ int watch_run(const Options *o, int (*reconcile_once)(const Options *)) {
                         w.pending = false;
                         (void) reconcile_once(o);
                         fflush(stdout);
-                        next_run = now_s() + o->interval_s;
+                        next_run = now_s() + (t < fast_until && WATCH_FAST_EVERY_S < o->interval_s
+                                                              ? WATCH_FAST_EVERY_S : o->interval_s);
                         if (!ready) {
 #if HAVE_SYSTEMD
                                 (void) sd_notify(0, "READY=1\nSTATUS=watching libvirt");
@@ -195,6 +248,9 @@ int watch_run(const Options *o, int (*reconcile_once)(const Options *)) {
                 free(w.links[k].uri);
         }
         free(w.links);
+        for (size_t k = 0; k < w.n_started; k++)
+                free(w.started[k].domain);
+        free(w.started);
         fprintf(stderr, "cpushield: watch: stopped\n");
         return 0;
 }

@@ -30,6 +30,9 @@ int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
                 if (res->needs_now)
                         more |= res->needs_now(&oin, obs);
         host_load_parts(in->host, more);
+        Devices devs = {};
+        devices_load(in->host->root_fd, in->cfg, in->learned_devices, in->active, &devs);
+        pin.devices = &devs;
 
         plan_input_init(&pin, &p);
         plan_forward(&pin, &p);
@@ -43,13 +46,14 @@ int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
         free(need);
         plan_restores(&pin, &p);
         plan_input_done(&pin);
+        devices_free(&devs);
         *ret = p;
         return p.errors.n ? -EINVAL : 0;
 }
 
 int pipeline_plan_once(Host *h, const Config *c, const StrList *active, const Journal *j, bool force, Plan *ret) {
         PipelineInput in = { .backend = backend_select(h), .host = h, .cfg = c, .active = active, .journal = j,
-                             .force = force };
+                             .force = force, .learned_devices = j ? &j->devices : NULL };
         Observed obs = {};
         int r = pipeline_plan(&in, &obs, ret);
 

@@ -18,6 +18,8 @@ typedef struct PipelineInput {
         const Config *cfg;
         const StrList *active;
         const Journal *journal;   /* NULL: nothing journaled */
+        /* Devices learned from domain XML: "VM ADDR" (NULL: none). */
+        const StrList *learned_devices;
         bool force;
 } PipelineInput;
 

@@ -36,6 +36,9 @@ void config_free(Config *c) {
                 cpuset_free(&vm->emulator_pin);
                 pins_free(vm->vcpu_pins, vm->n_vcpu_pins);
                 pins_free(vm->iothread_pins, vm->n_iothread_pins);
+                strlist_free(&vm->devices);
+                free(vm->device_locs);
+                cpuset_free(&vm->device_irq_cpus);
         }
         free(c->vms);
         cpuset_free(&c->host_cpus);

@@ -22,6 +22,7 @@
 #define CONFIG_DEPTH_MAX 32u            /* nesting of YAML collections */
 #define CONFIG_NODES_MAX 200000u        /* YAML nodes per file */
 #define CONFIG_NAME_MAX 64u             /* VM and power profile names */
+#define CONFIG_DEVICES_MAX 64u          /* passed-through PCI devices per VM */
 
 /* Where a value was written: file (owned by Config.files), 1-based. */
 typedef struct Loc {
@@ -34,6 +35,11 @@ typedef enum Activation { ACTIVATION_LIBVIRT, ACTIVATION_MANUAL, ACTIVATION_ALWA
 
 /* cgroup v2 partition type: chosen from the pins (auto), or forced. */
 typedef enum PartitionType { PARTITION_AUTO, PARTITION_ISOLATED, PARTITION_ROOT } PartitionType;
+
+/* Where a VM's passed-through devices' interrupts (MSI/MSI-X vectors) go
+ * while it runs: spread over its vCPU pins (or its CPUs), over the CPUs
+ * named, or onto the host's CPUs like any other IRQ. */
+typedef enum DeviceIrqs { DEVICE_IRQS_VM, DEVICE_IRQS_CPUS, DEVICE_IRQS_HOST } DeviceIrqs;
 
 typedef enum MinFreq { MIN_FREQ_UNSET, MIN_FREQ_KHZ, MIN_FREQ_MAX } MinFreq;
 
@@ -72,6 +78,11 @@ typedef struct Vm {
         size_t n_iothread_pins;
         char *power;
         Loc power_loc;
+        StrList devices;   /* PCI addresses, "0000:01:00.0" */
+        Loc *device_locs;  /* one per device */
+        DeviceIrqs device_irqs;
+        CpuSet device_irq_cpus; /* DEVICE_IRQS_CPUS */
+        Loc device_irqs_loc;
 } Vm;
 
 typedef struct Config {

@@ -134,16 +134,14 @@ static int parse_profile(Parser *p, yaml_node_t *k, yaml_node_t *n) {
 }
 
 static int parse_pin_list(Parser *p, yaml_node_t *n, Vm *vm) {
-        if (n->type != YAML_SEQUENCE_NODE)
-                return fail(p, n, "vcpu_pins must be a list of CPU lists (entry n pins vCPU n), got %s",
-                            cfg_type_name(n));
-        if ((size_t) (n->data.sequence.items.top - n->data.sequence.items.start) > CONFIG_PINS_MAX)
-                return fail(p, n, "vcpu_pins has more than %u entries", CONFIG_PINS_MAX);
+        int r = cfg_expect_sequence(p, n, "vcpu_pins", "CPU lists (entry n pins vCPU n)", CONFIG_PINS_MAX);
+
+        if (r < 0)
+                return r;
         FOREACH_ITEM(item, n) {
                 yaml_node_t *v = node(p, *item);
                 Pin *pin = array_push(&vm->vcpu_pins, &vm->n_vcpu_pins, sizeof(Pin));
                 _cleanup_free_ char *what = xasprintf("vcpu_pins[%zu]", vm->n_vcpu_pins - 1);
-                int r;
 
                 pin->id = (unsigned) (vm->n_vcpu_pins - 1);
                 pin->loc = loc_of(p, v);
@@ -191,10 +189,31 @@ static int parse_iothreads(Parser *p, yaml_node_t *n, Vm *vm) {
         return 0;
 }
 
+/* libvirt: {uri: ..., domain: ...} */
+static int parse_vm_libvirt(Parser *p, yaml_node_t *v, Vm *vm) {
+        static const char *const lv_keys[] = { "uri", "domain", NULL };
+        int r;
+
+        if ((r = cfg_expect_mapping(p, v, "libvirt")) < 0 || (r = cfg_check_keys(p, v, lv_keys, "libvirt")) < 0)
+                return r;
+        FOREACH_PAIR(lp, v) {
+                const char *lk = scalar(node(p, lp->key));
+                yaml_node_t *lv = node(p, lp->value);
+                if ((r = cfg_parse_string(p, lv, lk, streq(lk, "uri") ? &vm->uri : &vm->domain)) < 0)
+                        return r;
+                if (streq(lk, "domain") && !domain_name_valid(vm->domain))
+                        return fail(p, lv, "libvirt domain name '%.80s' must be 1 to %u bytes without "
+                                           "'/', '\\' or control characters",
+                                    vm->domain, DOMAIN_NAME_MAX);
+                if (streq(lk, "uri") && strcspn(vm->uri, "\t\n\r") != strlen(vm->uri))
+                        return fail(p, lv, "libvirt uri must be one line");
+        }
+        return 0;
+}
+
 static int parse_vm(Parser *p, yaml_node_t *k, yaml_node_t *n) {
         static const char *const keys[] = { "activation", "libvirt", "cpus", "cores", "vcpu_pins", "emulator_pin",
-                                            "iothread_pins", "power", NULL };
-        static const char *const lv_keys[] = { "uri", "domain", NULL };
+                                            "iothread_pins", "power", "devices", "device_irqs", NULL };
         static const char *const acts[] = { "libvirt", "manual", "always", NULL };
         const char *name = scalar(k);
         Vm *vm;
@@ -229,21 +248,8 @@ static int parse_vm(Parser *p, yaml_node_t *k, yaml_node_t *n) {
                                 return r;
                         vm->activation = (Activation) e;
                 } else if (streq(key, "libvirt")) {
-                        if ((r = cfg_expect_mapping(p, v, "libvirt")) < 0 ||
-                            (r = cfg_check_keys(p, v, lv_keys, "libvirt")) < 0)
+                        if ((r = parse_vm_libvirt(p, v, vm)) < 0)
                                 return r;
-                        FOREACH_PAIR(lp, v) {
-                                const char *lk = scalar(node(p, lp->key));
-                                yaml_node_t *lv = node(p, lp->value);
-                                if ((r = cfg_parse_string(p, lv, lk, streq(lk, "uri") ? &vm->uri : &vm->domain)) < 0)
-                                        return r;
-                                if (streq(lk, "domain") && !domain_name_valid(vm->domain))
-                                        return fail(p, lv, "libvirt domain name '%.80s' must be 1 to %u bytes without "
-                                                           "'/', '\\' or control characters",
-                                                    vm->domain, DOMAIN_NAME_MAX);
-                                if (streq(lk, "uri") && strcspn(vm->uri, "\t\n\r") != strlen(vm->uri))
-                                        return fail(p, lv, "libvirt uri must be one line");
-                        }
                 } else if (streq(key, "vcpu_pins")) {
                         if ((r = parse_pin_list(p, v, vm)) < 0)
                                 return r;
@@ -259,6 +265,12 @@ static int parse_vm(Parser *p, yaml_node_t *k, yaml_node_t *n) {
                         if ((r = cfg_parse_string(p, v, "power", &vm->power)) < 0)
                                 return r;
                         vm->power_loc = loc_of(p, v);
+                } else if (streq(key, "devices")) {
+                        if ((r = cfg_parse_devices(p, v, vm)) < 0)
+                                return r;
+                } else if (streq(key, "device_irqs")) {
+                        if ((r = cfg_parse_device_irqs(p, v, vm)) < 0)
+                                return r;
                 }
         }
         if (!vm->uri)

@@ -85,6 +85,49 @@ static int check_profile_defined(const Config *c, const Vm *vm, char **ret_error
         return 0;
 }
 
+/* The CPUs a VM's device interrupts are steered to are its own. */
+static int check_device_irqs(const Vm *vm, char **ret_error) {
+        if (vm->device_irqs != DEVICE_IRQS_CPUS || cpuset_is_subset(&vm->device_irq_cpus, &vm->cpus))
+                return 0;
+        _cleanup_free_ char *dl = cpuset_format_list(&vm->device_irq_cpus), *vl = cpuset_format_list(&vm->cpus);
+        return fail_loc(ret_error, vm->device_irqs_loc, "VM '%s' steers its device interrupts to CPU %s, outside "
+                        "the VM's CPUs %s", vm->name, dl, vl);
+}
+
+typedef struct DeviceRef {
+        const char *addr;
+        size_t vm, k;
+} DeviceRef;
+
+static int cmp_device_ref(const void *a, const void *b) {
+        const DeviceRef *x = a, *y = b;
+        int r = strcmp(x->addr, y->addr);
+        return r ? r : x->vm < y->vm ? -1 : x->vm > y->vm;
+}
+
+/* A device belongs to one VM (sorted, so that many VMs stay cheap). */
+static int check_devices_unique(const Config *c, char **ret_error) {
+        _cleanup_free_ DeviceRef *refs = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->n_vms; i++)
+                for (size_t k = 0; k < c->vms[i].devices.n; k++) {
+                        refs = xrealloc(refs, (n + 1) * sizeof(DeviceRef));
+                        refs[n++] = (DeviceRef) { c->vms[i].devices.v[k], i, k };
+                }
+        if (n > 1)
+                qsort(refs, n, sizeof(DeviceRef), cmp_device_ref);
+        for (size_t i = 1; i < n; i++) {
+                if (!streq(refs[i].addr, refs[i - 1].addr))
+                        continue;
+                const Vm *vm = &c->vms[refs[i].vm], *o = &c->vms[refs[i - 1].vm];
+                Loc ol = o->device_locs[refs[i - 1].k];
+                return fail_loc(ret_error, vm->device_locs[refs[i].k], "device %s of VM '%s' is already given to VM "
+                                "'%s' (%s:%u:%u)", refs[i].addr, vm->name, o->name, ol.file, ol.line, ol.column);
+        }
+        return 0;
+}
+
 /* SMT siblings shared between owners lose most of the isolation: warn. */
 static void warn_split_cores(Config *c, const Host *h) {
         for (size_t k = 0; k < h->n_cores; k++) {
@@ -123,9 +166,11 @@ int config_validate(Config *c, const Host *h, char **ret_error) {
 
                 if ((r = check_apart_from_host(c, vm, ret_error)) < 0 ||
                     (r = check_apart_from_vms(c, i, ret_error)) < 0 || (r = check_pins_inside(vm, ret_error)) < 0 ||
-                    (r = check_profile_defined(c, vm, ret_error)) < 0)
+                    (r = check_profile_defined(c, vm, ret_error)) < 0 || (r = check_device_irqs(vm, ret_error)) < 0)
                         return r;
         }
+        if ((r = check_devices_unique(c, ret_error)) < 0)
+                return r;
         warn_split_cores(c, h);
         return 0;
 }

@@ -29,6 +29,14 @@ int cfg_expect_mapping(Parser *p, const yaml_node_t *n, const char *what) {
         return 0;
 }
 
+int cfg_expect_sequence(Parser *p, const yaml_node_t *n, const char *key, const char *of, unsigned max) {
+        if (n->type != YAML_SEQUENCE_NODE)
+                return fail(p, n, "%s must be a list of %s, got %s", key, of, cfg_type_name(n));
+        if ((size_t) (n->data.sequence.items.top - n->data.sequence.items.start) > max)
+                return fail(p, n, "%s has more than %u entries", key, max);
+        return 0;
+}
+
 /* Duplicate keys in linear time: an open-addressing set of the key nodes
  * seen so far in one mapping, hashed with a per-process seed so that a
  * crafted file cannot make every key collide. */

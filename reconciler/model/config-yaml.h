@@ -52,6 +52,8 @@ static inline bool is_plain(const yaml_node_t *n) {
 /* "a mapping", "a list", "nothing" or "a scalar", for messages. */
 const char *cfg_type_name(const yaml_node_t *n);
 int cfg_expect_mapping(Parser *p, const yaml_node_t *n, const char *what);
+/* A list of at most max entries: "KEY must be a list of OF, got ..." otherwise. */
+int cfg_expect_sequence(Parser *p, const yaml_node_t *n, const char *key, const char *of, unsigned max);
 /* Checks every key of a mapping: a scalar, in allowed (unless NULL), not
  * repeated. An unknown key gets the nearest valid one as a suggestion. */
 int cfg_check_keys(Parser *p, yaml_node_t *map, const char *const *allowed, const char *where);
@@ -66,6 +68,10 @@ int cfg_parse_enum(Parser *p, const yaml_node_t *n, const char *what, const char
 int cfg_parse_cpulist(Parser *p, const yaml_node_t *n, const char *what, CpuSet *ret);
 /* Either cpus: or cores: in map, exactly one. */
 int cfg_parse_cpu_selector(Parser *p, yaml_node_t *map, const char *where, CpuSet *ret, Loc *ret_loc);
+
+/* config-devices.c: a VM's devices: list and its device_irqs: policy. */
+int cfg_parse_devices(Parser *p, yaml_node_t *n, Vm *vm);
+int cfg_parse_device_irqs(Parser *p, yaml_node_t *n, Vm *vm);
 
 /* config-sections.c: the document's root mapping, section by section. */
 int cfg_parse_root(Parser *p, yaml_node_t *root);

@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "cpuset.h"
+#include "devices.h"
 #include "host.h"
 #include "journal.h"
 #include "observed.h"
@@ -71,6 +72,8 @@ typedef struct PlanInput {
         /* Items observed beyond the Host (cgroup files, unit CPUs, journaled
          * items' current values) and libvirt domains: planners only look up. */
         const Observed *obs;
+        /* The active VMs' passed-through devices as sysfs shows them; NULL: none. */
+        const Devices *devices;
         bool force;               /* restore drifted items too */
 } PlanInput;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* IRQs: every interrupt that may be moved goes onto the host's CPUs while a
- * VM runs. The kernel refuses (EIO) managed, per-CPU and no-balancing IRQs;
+ * VM runs, except the vectors of a running VM's passed-through devices,
+ * which resources/device-irq.c steers. The kernel refuses (EIO) managed, per-CPU and no-balancing IRQs;
  * where debugfs tells us which those are, they are reported, not planned. */
 #include <stdio.h>
 
@@ -58,7 +59,7 @@ static void irq_plan(const PlanInput *in, Plan *p) {
                 const char *why = unmovable_reason(q);
                 CpuSet b = {}, want = {};
 
-                if (!q->has_affinity)
+                if (!q->has_affinity || device_irq_steered(in->devices, in->active, q->number))
                         continue;
                 snprintf(target, sizeof target, "/proc/irq/%u/smp_affinity_list", q->number);
                 plan_claim(p, target);
@@ -96,8 +97,9 @@ static void irq_verify(const VerifyInput *in, Verify *v) {
                 const Irq *q = &h->irqs[i];
 
                 /* No action in /proc/interrupts: nothing handles it, it does not fire. */
-                if (!q->has_affinity || !q->name || !q->name[0] || !cpuset_intersects(&q->affinity, in->vm_cpus))
-                        continue;
+                if (!q->has_affinity || !q->name || !q->name[0] || !cpuset_intersects(&q->affinity, in->vm_cpus) ||
+                    device_irq_steered(in->devices, in->active, q->number))
+                        continue; /* a VM's own device: meant to be there */
                 if (q->managed || q->per_cpu || q->no_balancing || irq_refused(in->refused, q->number))
                         v->unmovable_irqs++;
                 else {

@@ -3,7 +3,7 @@
 
 /* Adding a resource: one file with its table, one line here. */
 const Resource *const resource_registry[] = {
-        &resource_tasks, &resource_kthread, &resource_cgroup, &resource_irq, &resource_irqbalance,
+        &resource_tasks, &resource_kthread, &resource_cgroup, &resource_irq, &resource_device_irq, &resource_irqbalance,
         &resource_workqueue, &resource_quiet, &resource_power, &resource_pins,
 };
 const size_t resource_registry_size = ELEMENTSOF(resource_registry);

@@ -23,6 +23,7 @@ typedef struct VerifyInput {
         const CpuSet *vm_cpus;   /* the active VMs' CPUs */
         const StrList *active;   /* the active VMs */
         const StrList *refused;  /* IRQ targets the kernel refused this boot */
+        const Devices *devices;  /* the active VMs' passed-through devices */
 } VerifyInput;
 
 typedef struct Doctor {
@@ -34,6 +35,7 @@ typedef struct LintInput {
         const Config *cfg;
         const CpuSet *vm_cpus;   /* every configured VM's CPUs */
         const Reader *reader;    /* items beyond the Host model (irqbalance's socket); may be NULL */
+        const Devices *devices;  /* every configured VM's passed-through devices */
 } LintInput;
 
 typedef struct ObserveInput {
@@ -58,7 +60,7 @@ typedef struct Resource {
 } Resource;
 
 /* In apply order: host tasks' own masks before the cgroup step (so they are
- * restored after it), kernel threads, cgroups, IRQs, workqueues, runtime
+ * restored after it), kernel threads, cgroups, IRQs (then the VMs' devices'), workqueues, runtime
  * quieting, power, libvirt pins. irqbalance right after the IRQs: its ban
  * keeps them where the irq step put them. */
 extern const Resource *const resource_registry[];
@@ -68,12 +70,17 @@ extern const size_t resource_registry_size;
         for (const Resource *const *_rp = resource_registry, *r; \
              _rp < resource_registry + resource_registry_size && (r = *_rp); _rp++)
 
-extern const Resource resource_tasks, resource_kthread, resource_cgroup, resource_irq, resource_workqueue,
-        resource_irqbalance, resource_quiet, resource_power, resource_pins;
+extern const Resource resource_tasks, resource_kthread, resource_cgroup, resource_irq, resource_device_irq,
+        resource_workqueue, resource_irqbalance, resource_quiet, resource_power, resource_pins;
 
 /* cgroup v2: the partition is isolated with exactly the active VMs' CPUs,
  * as observed (resources/cgroup.c). */
 bool cgroup_partition_formed(const Host *h, const Config *c, const StrList *active, const Observed *obs);
+
+/* The device of an active VM whose vector irq is, when its policy keeps it
+ * off the host (resources/device-irq.c plans it; the irq resource leaves
+ * it alone and verify does not count it as noise). */
+const PciDevice *device_irq_steered(const Devices *d, const StrList *active, unsigned irq);
 
 void verify_free(Verify *v);
 void doctor_free(Doctor *d);

@@ -141,7 +141,10 @@ vms:
     emulator_pin: 1
     iothread_pins: {1: 0-1}
     power: p
+    devices: ['0000:01:00.0', '02:00.1']
+    device_irqs: host
 """),
+    ("device_irqs as a CPU list", "vms: {v: {cpus: 1-3, devices: ['0000:0a:1f.7'], device_irqs: 2-3}}"),
 ]
 
 # Documents cpushield rejects: the schema must reject them.
@@ -177,6 +180,10 @@ BROKEN = [
     ("iothread id 0", "vms: {v: {cpus: 1, iothread_pins: {0: 1}}}"),
     ("iothread id not a number", "vms: {v: {cpus: 1, iothread_pins: {io1: 1}}}"),
     ("top level is a list", "- version: 1"),
+    ("device is not a PCI address", "vms: {v: {cpus: 1, devices: ['01:00']}}"),
+    ("device function 8", "vms: {v: {cpus: 1, devices: ['0000:01:00.8']}}"),
+    ("devices is not a list", "vms: {v: {cpus: 1, devices: '0000:01:00.0'}}"),
+    ("bad device_irqs word", "vms: {v: {cpus: 1, device_irqs: guest}}"),
 ]
 
 

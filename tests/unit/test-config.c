@@ -151,6 +151,12 @@ Test(config, errors_carry_position, .init = desktop, .fini = teardown) {
                 { "vms: {}\n", "no 'host:' section" },
                 { "host: {cpus: 0\n", "YAML syntax error" },
                 { "host: {cpus: 0}\n---\nhost: {cpus: 1}\n", ":3:1: only one YAML document per file" },
+                { "host: {cpus: 0}\nvms:\n  w: {cpus: 1, devices: [\"0000:01:00\"]}\n", ":3:26: devices: '0000:01:00' is not a PCI address" },
+                { "host: {cpus: 0}\nvms:\n  w: {cpus: 1, devices: [01:00.0, \"0000:01:00.0\"]}\n", ":3:35: device 0000:01:00.0 is listed twice (first at line 3, column 26)" },
+                { "host: {cpus: 0}\nvms:\n  w: {cpus: 1, devices: {a: 1}}\n", ":3:25: devices must be a list of PCI addresses" },
+                { "host: {cpus: 0}\nvms:\n  w: {cpus: 1, device_irqs: 2}\n", ":3:29: VM 'w' steers its device interrupts to CPU 2, outside the VM's CPUs 1" },
+                { "host: {cpus: 0}\nvms:\n  w: {cpus: 1, device_irqs: guest}\n", ":3:29: device_irqs must be 'vm'" },
+                { "host: {cpus: 0}\nvms:\n  w: {cpus: 1, devices: [01:00.0]}\n  v: {cpus: 2, devices: [0000:01:00.0]}\n", ":4:26: device 0000:01:00.0 of VM 'v' is already given to VM 'w'" },
         };
 
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -349,4 +355,22 @@ Test(config, untrusted_files, .init = desktop, .fini = teardown) {
         rmdir(dir);
         free(good);
         free(fifo);
+}
+
+Test(config, devices_and_policy, .init = desktop, .fini = teardown) {
+        Config c;
+        char *err = NULL;
+
+        cr_assert_eq(load("host: {cpus: 0}\nvms:\n  w: {cpus: 1-3, devices: [0A:1f.7, \"0001:02:00.0\"], device_irqs: 2-3}\n"
+                          "  v: {cpus: 5, device_irqs: host}\n", &c, &err), 0, "%s", strempty(err));
+        const Vm *w = config_find_vm(&c, "w"), *v = config_find_vm(&c, "v");
+        cr_assert_eq(w->devices.n, 2);
+        cr_assert_str_eq(w->devices.v[0], "0000:0a:1f.7");
+        cr_assert_str_eq(w->devices.v[1], "0001:02:00.0");
+        cr_assert_eq(w->device_irqs, DEVICE_IRQS_CPUS);
+        _cleanup_free_ char *l = cpuset_format_list(&w->device_irq_cpus);
+        cr_assert_str_eq(l, "2-3");
+        cr_assert_eq(v->device_irqs, DEVICE_IRQS_HOST);
+        cr_assert_eq(v->devices.n, 0);
+        config_free(&c);
 }

@@ -565,3 +565,53 @@ Test(hostile, unprivileged_user, .init = setup, .fini = teardown) {
         free(mine);
         free(theirs);
 }
+
+/* ---- the devices file (PCI devices the hook learned from domain XML) ----- */
+
+Test(hostile, devices_file_keeps_only_well_formed_lines, .init = setup, .fini = teardown) {
+        static const char body[] = "win10 0000:01:00.0\n"
+                                   "win10 0000:01:00.0\n"          /* repeated: once */
+                                   "no-space-here\n"
+                                   " 0000:02:00.0\n"               /* no VM name */
+                                   "win10 0000:03:00.0 extra\n"
+                                   "win10 0000:04:00.\x01\n"       /* control character */
+                                   "win10 0000:05:00.0\xff\n"      /* not ASCII */
+                                   "other ../../etc/passwd\n";     /* shape fine: refused where used */
+        char *dp = path_in(state, "devices"), *err = NULL, *warn = NULL;
+        Journal j;
+
+        spew(dp, body, sizeof body - 1);
+        cr_assert_eq(journal_open(state, I7_BOOT, &j, &warn, &err), 0, "%s", strempty(err));
+        cr_assert_eq(j.devices.n, 2);
+        cr_assert_str_eq(j.devices.v[0], "win10 0000:01:00.0");
+        cr_assert_str_eq(j.devices.v[1], "other ../../etc/passwd");
+        journal_close(&j);
+
+        /* the path in the second line never becomes a device */
+        Host h;
+        Config c;
+        Devices d;
+        StrList learned = {};
+        char *cfg = xasprintf("%s/desktop-4790k.yaml", EXAMPLES_DIR), *files[] = { cfg };
+        cr_assert_eq(host_load(FIXTURES_DIR "/i7-4790k", HOST_TOPOLOGY, &h, &err), 0, "%s", strempty(err));
+        cr_assert_eq(config_load(files, 1, &h, &c, &err), 0, "%s", strempty(err));
+        strlist_add(&learned, "win10 ../../etc/passwd");
+        strlist_add(&learned, "win10 0000:01:00.0");
+        devices_load(h.root_fd, &c, &learned, NULL, &d);
+        cr_assert_eq(d.n, 1);
+        cr_assert_str_eq(d.v[0].addr, "0000:01:00.0");
+        cr_assert(!d.v[0].present);
+        devices_free(&d);
+        strlist_free(&learned);
+        config_free(&c);
+        host_free(&h);
+        free(cfg);
+
+        /* a link is not followed */
+        unlink(dp);
+        cr_assert_eq(symlink("/etc/passwd", dp), 0);
+        cr_assert_eq(journal_open(state, I7_BOOT, &j, &warn, &err), 0, "%s", strempty(err));
+        cr_assert_eq(j.devices.n, 0);
+        journal_close(&j);
+        free(dp);
+}

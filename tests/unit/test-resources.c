@@ -66,8 +66,8 @@ static size_t count_kind(ChangeKind k) {
 TestSuite(registry, .fini = teardown);
 
 Test(registry, lists_every_resource_once_in_apply_order) {
-        static const char *const order[] = { "tasks", "kthread", "cpuset", "irq", "irqbalance", "workqueue",
-                                             "quiet", "power", "libvirt" };
+        static const char *const order[] = { "tasks", "kthread", "cpuset", "irq", "device-irq", "irqbalance",
+                                             "workqueue", "quiet", "power", "libvirt" };
         size_t i = 0;
 
         REGISTRY_FOREACH(res) {
