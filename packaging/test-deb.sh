@@ -3,6 +3,10 @@
 # tree itself stays untouched), runs lintian and fails on any error or
 # warning, and checks what the package contains and does at install time.
 # Slow (a full build): run by CI after the meson tests, not by meson test.
+# Then installs it in a systemd guest of the real-kernel tier (QEMU, Debian
+# 12, systemd as PID 1): tests/vm/scenarios/sd-package.sh starts the apply
+# service, checks the shield, repairs drift and purges (about 2.5 minutes;
+# skipped with CPUSHIELD_NO_GUEST=1).
 # usage: packaging/test-deb.sh [OUTPUT_DIR]   (keeps the .deb there)
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,5 +72,11 @@ grep -q 'systemd-tmpfiles.*--create cpushield.conf' "$tmp/control/postinst" || f
 if [ $# -ge 1 ]; then
 	mkdir -p "$1"
 	cp "$deb" "$1/"
+fi
+if [ -z "${CPUSHIELD_NO_GUEST:-}" ]; then
+	echo "test-deb: install, apply service, drift, purge in a systemd guest (6.12, cgroup v2)"
+	"$src/tests/vm/run.sh" --guest systemd --kernel 6.12 --cgroup v2 \
+		--scenario "$src/tests/vm/scenarios/sd-package.sh" --file "$deb:/root/cpushield.deb" ||
+		fail "the package in a systemd guest"
 fi
 echo "test-deb: ok ($(basename "$deb"), $(wc -l <"$tmp/contents.txt") entries)"

@@ -129,6 +129,7 @@ else
     mkdir -p "$root/usr/lib/vm" "$root/etc/systemd/system/sysinit.target.wants" \
         "$root/etc/systemd/system/multi-user.target.wants"
     mv "$root/lib/vmlib.sh" "$root/usr/lib/vmlib.sh"
+    cp "$here/scenarios/sdlib.sh" "$root/usr/lib/sdlib.sh"
     [ ! -d "$root/lib/modules" ] || { mkdir -p "$root/usr/lib/modules"; mv "$root/lib/modules"/* "$root/usr/lib/modules/"; }
     for d in bin sbin lib; do
         [ ! -d "$root/$d" ] || { cp -a "$root/$d/." "$root/usr/$d/" 2>/dev/null || true; rm -rf "${root:?}/$d"; }
