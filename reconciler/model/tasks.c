@@ -69,7 +69,9 @@ static char *cgroup_of(const char *content, CgroupMode mode) {
         return NULL;
 }
 
-static void load_task(Host *h, const char *dir, int tgid) {
+/* cgroup: the task's cgroup when known already (the root cgroup's
+ * cgroup.procs lists it), else read from procfs. */
+static void load_task(Host *h, const char *dir, int tgid, const char *cgroup) {
         _cleanup_free_ char *stat = NULL, *status = NULL, *cg = NULL;
         char path[512];
         Task t = {};
@@ -88,7 +90,9 @@ static void load_task(Host *h, const char *dir, int tgid) {
                         (void) cpuset_parse_list(l, &t.allowed);
         }
         snprintf(path, sizeof path, "%s/cgroup", dir);
-        if (read_attr(h->root_fd, path, &cg) >= 0)
+        if (cgroup)
+                t.cgroup = xstrdup(cgroup);
+        else if (read_attr(h->root_fd, path, &cg) >= 0)
                 t.cgroup = cgroup_of(cg, h->cg.mode);
         *(Task *) array_push(&h->tasks, &h->n_tasks, sizeof(Task)) = t;
 }
@@ -106,13 +110,16 @@ void host_free_tasks(Host *h) {
         h->task_index = NULL;
 }
 
-/* One process and its threads. */
-static void load_process(Host *h, int pid) {
+/* One process and its threads; a kernel thread has none besides itself. */
+static void load_process(Host *h, int pid, const char *cgroup) {
         StrList tids = {};
         char path[256];
+        size_t n = h->n_tasks;
 
         snprintf(path, sizeof path, "/proc/%d", pid);
-        load_task(h, path, pid);
+        load_task(h, path, pid, cgroup);
+        if (h->n_tasks > n && task_is_kthread(&h->tasks[n]))
+                return;
         snprintf(path, sizeof path, "/proc/%d/task", pid);
         if (list_numeric(h->root_fd, path, &tids) < 0)
                 return;
@@ -120,7 +127,7 @@ static void load_process(Host *h, int pid) {
                 if (atoi(tids.v[j]) == pid)
                         continue;
                 snprintf(path, sizeof path, "/proc/%d/task/%s", pid, tids.v[j]);
-                load_task(h, path, pid);
+                load_task(h, path, pid, NULL);
         }
         strlist_free(&tids);
 }
@@ -150,8 +157,9 @@ void host_load_tasks(Host *h, bool only_root) {
                 h->tasks_partial = true;
         else if (list_numeric(h->root_fd, "/proc", &pids) < 0)
                 return;
+        /* The root cgroup's tasks are in "/" (v2's path), no need to ask each. */
         for (size_t i = 0; i < pids.n; i++)
-                load_process(h, atoi(pids.v[i]));
+                load_process(h, atoi(pids.v[i]), h->tasks_partial ? "/" : NULL);
         strlist_free(&pids);
         index_tasks(h);
 }
