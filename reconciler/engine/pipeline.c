@@ -11,6 +11,21 @@ HostParts pipeline_host_parts(void) {
         return parts;
 }
 
+/* Power files only of the CPUs the power resource plans: those of active
+ * VMs with a power profile (journaled ones come back through the restores,
+ * which read each item on their own). */
+static void scope_power(const PipelineInput *in) {
+        CpuSet cpus = {};
+
+        for (size_t i = 0; i < in->active->n; i++) {
+                const Vm *vm = config_find_vm(in->cfg, in->active->v[i]);
+                if (vm && vm->power)
+                        cpuset_or(&cpus, &vm->cpus);
+        }
+        host_scope_power(in->host, &cpus);
+        cpuset_free(&cpus);
+}
+
 int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
         Reader rd;
         Plan p = {};
@@ -19,6 +34,7 @@ int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
         const JournalItem **need = NULL;
         size_t n_need = 0;
 
+        scope_power(in);
         host_load_parts(in->host, pipeline_host_parts());
         backend_reader(in->backend, in->host, &rd);
         ObserveInput oin = { .host = in->host, .cfg = in->cfg, .active = in->active, .reader = &rd };

@@ -1,66 +1,80 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Per-CPU power state (PM QoS resume latency, idle states) and cpufreq
- * policies, as the power resource plans them. */
+ * policies, as the power resource plans them. A plan needs them only for
+ * the CPUs of active VMs with a power profile (host_scope_power): then the
+ * per-CPU files of other CPUs and the settings of policies not covering a
+ * scoped CPU are not read; doctor and status read all. */
 #include <stdio.h>
 
 #include "fs.h"
 #include "host-internal.h"
 
-void host_load_power(Host *h) {
+void host_scope_power(Host *h, const CpuSet *cpus) {
+        if (h->loaded & HOST_POWER)
+                return;
+        h->power_scoped = true;
+        cpuset_copy(&h->power_scope, cpus);
+}
+
+static bool in_scope(const Host *h, unsigned c) {
+        return !h->power_scoped || cpuset_isset(&h->power_scope, c);
+}
+
+static void load_cpu_power(Host *h, unsigned c) {
+        CpuPower *p = &h->power[c];
         int fd = h->root_fd;
         char path[512];
-        StrList pols = {};
 
-        h->power = xcalloc(h->nr_cpu_ids, sizeof(CpuPower));
-        h->cpuidle_driver = host_read_str_or_null(fd, "/sys/devices/system/cpu/cpuidle/current_driver");
-        for (unsigned c = 0; c < h->nr_cpu_ids; c++) {
-                CpuPower *p = &h->power[c];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/power/pm_qos_resume_latency_us", c);
+        p->pm_qos = host_read_str_or_null(fd, path);
+        p->has_pm_qos = p->pm_qos != NULL;
+        for (unsigned k = 0;; k++) {
+                _cleanup_free_ char *dis = NULL;
+                IdleState st = { .index = k };
 
-                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/power/pm_qos_resume_latency_us", c);
-                p->pm_qos = host_read_str_or_null(fd, path);
-                p->has_pm_qos = p->pm_qos != NULL;
-                for (unsigned k = 0;; k++) {
-                        _cleanup_free_ char *dis = NULL;
-                        IdleState st = { .index = k };
-
-                        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/name", c, k);
-                        st.name = host_read_str_or_null(fd, path);
-                        if (!st.name)
-                                break;
-                        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/latency", c, k);
-                        st.latency_us = (unsigned) host_read_ulong_or(fd, path, 0);
-                        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/disable", c, k);
-                        st.disabled = read_attr(fd, path, &dis) >= 0 && streq(strstrip(dis), "1");
-                        *(IdleState *) array_push(&p->idle, &p->n_idle, sizeof(IdleState)) = st;
-                }
+                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/name", c, k);
+                st.name = host_read_str_or_null(fd, path);
+                if (!st.name)
+                        break;
+                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/latency", c, k);
+                st.latency_us = (unsigned) host_read_ulong_or(fd, path, 0);
+                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/disable", c, k);
+                st.disabled = read_attr(fd, path, &dis) >= 0 && streq(strstrip(dis), "1");
+                *(IdleState *) array_push(&p->idle, &p->n_idle, sizeof(IdleState)) = st;
         }
+}
 
-        if (list_dir(fd, "/sys/devices/system/cpu/cpufreq", &pols) < 0)
+/* related_cpus is a space-separated list: "0 1 2 3" */
+static int read_related(int fd, const char *base, CpuSet *ret) {
+        _cleanup_free_ char *path = xasprintf("%s/related_cpus", base), *rel = NULL;
+
+        if (read_attr(fd, path, &rel) < 0)
+                return -ENOENT;
+        for (char *p = rel; *p; p++)
+                if (*p == ' ')
+                        *p = ',';
+        return cpuset_parse_list(strstrip(rel), ret);
+}
+
+/* One policy: its CPUs always, its settings where they are in scope (and
+ * the driver of the first one, the host's cpufreq driver). */
+static void load_policy(Host *h, const char *n) {
+        int fd = h->root_fd;
+        char base[256], path[512];
+        FreqPolicy pol = {};
+
+        snprintf(base, sizeof base, "/sys/devices/system/cpu/cpufreq/%s", n);
+        if (read_related(fd, base, &pol.related) < 0) {
+                cpuset_free(&pol.related);
                 return;
-        for (size_t i = 0; i < pols.n; i++) {
-                const char *n = pols.v[i];
-                char base[256];
-                FreqPolicy pol = {};
-
-                if (!startswith(n, "policy"))
-                        continue;
-                snprintf(base, sizeof base, "/sys/devices/system/cpu/cpufreq/%s", n);
-                snprintf(path, sizeof path, "%s/related_cpus", base);
-                {
-                        _cleanup_free_ char *rel = NULL;
-                        if (read_attr(fd, path, &rel) < 0)
-                                continue;
-                        /* related_cpus is a space-separated list: "0 1 2 3" */
-                        for (char *p = rel; *p; p++)
-                                if (*p == ' ')
-                                        *p = ',';
-                        if (cpuset_parse_list(strstrip(rel), &pol.related) < 0)
-                                continue;
-                }
-                pol.name = xstrdup(n);
+        }
+        pol.name = xstrdup(n);
+        bool wanted = !h->power_scoped || cpuset_intersects(&pol.related, &h->power_scope);
 #define RD(field, file) (snprintf(path, sizeof path, "%s/" file, base), pol.field = host_read_str_or_null(fd, path))
 #define RU(field, file) (snprintf(path, sizeof path, "%s/" file, base), pol.field = host_read_ulong_or(fd, path, 0))
+        if (wanted || !h->cpufreq_driver)
                 RD(driver, "scaling_driver");
+        if (wanted) {
                 RD(governor, "scaling_governor");
                 RD(available_governors, "scaling_available_governors");
                 RD(epp, "energy_performance_preference");
@@ -69,12 +83,28 @@ void host_load_power(Host *h) {
                 RU(cpuinfo_max, "cpuinfo_max_freq");
                 RU(scaling_min, "scaling_min_freq");
                 RU(scaling_max, "scaling_max_freq");
+        }
 #undef RD
 #undef RU
-                pol.has_epp = pol.epp != NULL;
-                if (!h->cpufreq_driver && pol.driver)
-                        h->cpufreq_driver = xstrdup(pol.driver);
-                *(FreqPolicy *) array_push(&h->policies, &h->n_policies, sizeof(FreqPolicy)) = pol;
-        }
+        pol.has_epp = pol.epp != NULL;
+        if (!h->cpufreq_driver && pol.driver)
+                h->cpufreq_driver = xstrdup(pol.driver);
+        *(FreqPolicy *) array_push(&h->policies, &h->n_policies, sizeof(FreqPolicy)) = pol;
+}
+
+void host_load_power(Host *h) {
+        StrList pols = {};
+
+        h->power = xcalloc(h->nr_cpu_ids, sizeof(CpuPower));
+        h->cpuidle_driver = host_read_str_or_null(h->root_fd, "/sys/devices/system/cpu/cpuidle/current_driver");
+        for (unsigned c = 0; c < h->nr_cpu_ids; c++)
+                if (in_scope(h, c))
+                        load_cpu_power(h, c);
+
+        if (list_dir(h->root_fd, "/sys/devices/system/cpu/cpufreq", &pols) < 0)
+                return;
+        for (size_t i = 0; i < pols.n; i++)
+                if (startswith(pols.v[i], "policy"))
+                        load_policy(h, pols.v[i]);
         strlist_free(&pols);
 }

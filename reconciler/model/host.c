@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include <ctype.h>
 #include <stdio.h>
 
 #include "fs.h"
@@ -381,6 +380,7 @@ void host_free(Host *h) {
                 free(h->power[c].idle);
         }
         free(h->power);
+        cpuset_free(&h->power_scope);
         for (size_t i = 0; i < h->n_policies; i++) {
                 FreqPolicy *p = &h->policies[i];
                 free(p->name);

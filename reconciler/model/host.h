@@ -132,7 +132,9 @@ typedef struct Host {
 
         Cgroups cg;
 
-        CpuPower *power; /* per CPU, nr_cpu_ids entries */
+        CpuPower *power; /* per CPU, nr_cpu_ids entries; only those in power_scope read when scoped */
+        bool power_scoped;
+        CpuSet power_scope;
         FreqPolicy *policies;
         size_t n_policies;
         char *cpufreq_driver, *cpuidle_driver;
@@ -163,6 +165,10 @@ int host_load(const char *root, HostParts parts, Host *ret, char **ret_error);
  * first, then the parts a run needs, each read once. */
 int host_open(const char *root, Host *ret, char **ret_error);
 void host_load_parts(Host *h, HostParts parts);
+/* Before HOST_POWER is loaded: per-CPU power files only for these CPUs, and
+ * cpufreq settings only of policies covering one of them (what a plan of
+ * the VMs on them needs); without a scope, all. */
+void host_scope_power(Host *h, const CpuSet *cpus);
 void host_free(Host *h);
 /* model/tasks.c, for host_load_parts: every task, or (only_root, cgroup v2)
  * the tasks of the root cgroup. */
