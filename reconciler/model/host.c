@@ -55,27 +55,35 @@ static int add_unique_set(CpuSet **sets, size_t *n, const CpuSet *s) {
         return (int) (*n - 1);
 }
 
-/* One CPU's topology and its L3 domain. */
+/* One CPU's SMT siblings: what configurations (cores:) and plans need. */
 static void load_cpu(Host *h, unsigned c) {
         Cpu *cpu = &h->cpus[c];
-        int fd = h->root_fd;
         char path[256];
 
         cpu->id = c;
         cpu->present = cpuset_isset(&h->present, c);
         cpu->online = cpuset_isset(&h->online, c);
         cpu->package = cpu->die = cpu->core_id = cpu->l3 = cpu->node = -1;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/thread_siblings_list", c);
+        if (host_read_cpuset_list(h->root_fd, path, &cpu->siblings) < 0 || !cpuset_isset(&cpu->siblings, c)) {
+                cpuset_free(&cpu->siblings);
+                (void) cpuset_add(&cpu->siblings, c);
+        }
+}
+
+/* One CPU's package, die, core id and L3 domain (HOST_CPU_DETAILS: status
+ * and doctor show them, no plan needs them). */
+static void load_cpu_details(Host *h, unsigned c) {
+        Cpu *cpu = &h->cpus[c];
+        int fd = h->root_fd;
+        char path[256];
+
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/physical_package_id", c);
         (void) host_read_int(fd, path, &cpu->package);
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/die_id", c);
         (void) host_read_int(fd, path, &cpu->die);
         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/core_id", c);
         (void) host_read_int(fd, path, &cpu->core_id);
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/thread_siblings_list", c);
-        if (host_read_cpuset_list(fd, path, &cpu->siblings) < 0 || !cpuset_isset(&cpu->siblings, c)) {
-                cpuset_free(&cpu->siblings);
-                (void) cpuset_add(&cpu->siblings, c);
-        }
 
         for (unsigned idx = 0; idx < 16; idx++) {
                 CpuSet shared = {};
@@ -92,6 +100,28 @@ static void load_cpu(Host *h, unsigned c) {
                 cpuset_free(&shared);
                 break;
         }
+}
+
+static void load_cpu_model(Host *h) {
+        _cleanup_free_ char *cpuinfo = NULL;
+
+        if (read_attr(h->root_fd, "/proc/cpuinfo", &cpuinfo) < 0)
+                return;
+        char *m = strstr(cpuinfo, "model name");
+        if (m && (m = strchr(m, ':'))) {
+                char *e = strchr(m, '\n');
+                h->model_name = xstrndup(m + 1, e ? (size_t) (e - m - 1) : strlen(m + 1));
+                char *s = strstrip(h->model_name);
+                memmove(h->model_name, s, strlen(s) + 1);
+        }
+}
+
+static void load_details(Host *h) {
+        for (unsigned c = 0; c < h->nr_cpu_ids; c++)
+                load_cpu_details(h, c);
+        for (size_t k = 0; k < h->n_cores; k++)
+                h->cores[k].package = h->cpus[cpuset_next(&h->cores[k].threads, -1)].package;
+        load_cpu_model(h);
 }
 
 /* NUMA nodes and each CPU's node. */
@@ -160,23 +190,13 @@ static int load_topology(Host *h, char **ret_error) {
                 if (k == h->n_cores) {
                         Core *core = array_push(&h->cores, &h->n_cores, sizeof(Core));
                         cpuset_copy(&core->threads, &cpu->siblings);
-                        core->package = cpu->package;
+                        core->package = -1; /* HOST_CPU_DETAILS */
                 }
                 cpu->core = (int) k;
         }
 
         load_nodes(h);
 
-        _cleanup_free_ char *cpuinfo = NULL;
-        if (read_attr(fd, "/proc/cpuinfo", &cpuinfo) >= 0) {
-                char *m = strstr(cpuinfo, "model name");
-                if (m && (m = strchr(m, ':'))) {
-                        char *e = strchr(m, '\n');
-                        h->model_name = xstrndup(m + 1, e ? (size_t) (e - m - 1) : strlen(m + 1));
-                        char *s = strstrip(h->model_name);
-                        memmove(h->model_name, s, strlen(s) + 1);
-                }
-        }
         return 0;
 }
 
@@ -325,6 +345,8 @@ void host_load_parts(Host *h, HostParts parts) {
                 host_load_tasks(h, h->cg.mode == CGROUP_V2);
         if (todo & HOST_POWER)
                 host_load_power(h);
+        if (todo & HOST_CPU_DETAILS)
+                load_details(h);
         h->loaded |= todo;
         if (h->loaded & HOST_TASKS)
                 h->loaded |= HOST_KTHREADS;

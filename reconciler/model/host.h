@@ -155,6 +155,9 @@ typedef enum HostParts {
          * cgroup (where every kernel thread lives) are read, so the cost
          * follows CPUs, not the host's threads; elsewhere all tasks. */
         HOST_KTHREADS = 1 << 6,
+        /* Package, die, core id and L3 of each CPU, the CPU model: for the
+         * eyes (status, doctor); the topology proper is the SMT siblings. */
+        HOST_CPU_DETAILS = 1 << 7,
         HOST_ALL = 0xff,
 } HostParts;
 
