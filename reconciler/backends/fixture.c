@@ -23,6 +23,21 @@ static int write_line(const Host *h, const char *path, const char *value) {
         return fixture_write(h, path, content);
 }
 
+/* The IRQ's flags as the run read them, else from the tree's debugfs (an
+ * IRQ the plan did not look at closely: a restore). */
+static bool irq_unmovable(const Host *h, unsigned irq) {
+        const Irq *q = host_find_irq(h, irq);
+        Irq flags = {};
+
+        if (q && !q->details) {
+                _cleanup_free_ char *path = xasprintf("/sys/kernel/debug/irq/irqs/%u", irq), *dbg = NULL;
+                if (read_attr(h->root_fd, path, &dbg) >= 0)
+                        irq_parse_debugfs(dbg, &flags);
+                q = &flags;
+        }
+        return q && (q->managed || q->per_cpu || q->no_balancing);
+}
+
 /* An IRQ's list and mask files show the same CPUs; managed, per-CPU and
  * no-balancing IRQs refuse with EIO, as the kernel does. */
 static int write_irq_affinity(const Host *h, const char *path, const char *value) {
@@ -32,9 +47,8 @@ static int write_irq_affinity(const Host *h, const char *path, const char *value
 
         if (safe_atou(num, &irq) < 0)
                 return -EINVAL;
-        for (size_t i = 0; i < h->n_irqs; i++)
-                if (h->irqs[i].number == irq && (h->irqs[i].managed || h->irqs[i].per_cpu || h->irqs[i].no_balancing))
-                        return -EIO;
+        if (irq_unmovable(h, irq))
+                return -EIO;
         r = write_line(h, path, value);
         _cleanup_free_ char *mask_file = xasprintf("/proc/irq/%u/smp_affinity", irq);
         if (r >= 0 && path_exists(h->root_fd, mask_file)) {

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdio.h>
+
 #include "pipeline.h"
 #include "planner.h"
 #include "resource.h"
@@ -26,6 +28,32 @@ static void scope_power(const PipelineInput *in) {
         cpuset_free(&cpus);
 }
 
+static void add_irq(unsigned **v, size_t *n, const char *target) {
+        unsigned irq;
+        int end = 0;
+
+        if (sscanf(target, "/proc/irq/%u/smp_affinity_list%n", &irq, &end) == 1 && target[end] == 0)
+                *(unsigned *) array_push(v, n, sizeof(unsigned)) = irq;
+}
+
+/* An IRQ's flags (which the kernel will not let move) and name matter only
+ * where a plan changes or reports it: a first plan without them names those
+ * IRQs, and their details are read (true when anything was read). A
+ * movable-looking IRQ the first plan leaves alone stays alone whatever its
+ * flags. */
+static bool irq_details(Host *h, const Plan *p) {
+        _cleanup_free_ unsigned *v = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < p->n_changes; i++)
+                if (p->changes[i].kind == KIND_IRQ)
+                        add_irq(&v, &n, p->changes[i].target);
+        for (size_t i = 0; i < p->n_skipped; i++)
+                if (p->skipped[i].kind == KIND_IRQ)
+                        add_irq(&v, &n, p->skipped[i].target);
+        return host_load_irq_details(h, v, n);
+}
+
 int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
         Reader rd;
         Plan p = {};
@@ -49,6 +77,14 @@ int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
 
         plan_input_init(&pin, &p);
         plan_forward(&pin, &p);
+        if (irq_details(in->host, &p)) {
+                /* the same plan, now with those IRQs' flags and names */
+                plan_input_done(&pin);
+                plan_free(&p);
+                p = (Plan) {};
+                plan_input_init(&pin, &p);
+                plan_forward(&pin, &p);
+        }
         plan_restore_needs(&pin, &p, &need, &n_need);
         for (size_t i = 0; i < n_need; i++) {
                 ChangeKind kind;

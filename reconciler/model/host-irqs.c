@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The host's interrupts: each IRQ's affinity, its flags from debugfs where
- * readable, and its chip and actions from /proc/interrupts. */
+/* The host's interrupts: each IRQ's affinity, and its details: flags from
+ * debugfs where readable, chip and actions from /proc/interrupts. A run
+ * needs the details only of the IRQs its plan changes or reports
+ * (host_load_irq_details), status, doctor and verify of all: on a big host
+ * debugfs is one file per IRQ and /proc/interrupts megabytes (a column per
+ * CPU), read as a stream, one line at a time. */
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 
 #include "fs.h"
@@ -12,6 +17,13 @@
 static int cmp_irq(const void *a, const void *b) {
         unsigned x = ((const Irq *) a)->number, y = ((const Irq *) b)->number;
         return (x > y) - (x < y);
+}
+
+/* h->irqs is in numeric order (list_numeric). */
+const Irq *host_find_irq(const Host *h, unsigned number) {
+        Irq key = { .number = number };
+
+        return h->n_irqs ? bsearch(&key, h->irqs, h->n_irqs, sizeof(Irq), cmp_irq) : NULL;
 }
 
 static void parse_interrupt_line(Host *h, char *line, unsigned ncols) {
@@ -43,8 +55,7 @@ static void parse_interrupt_line(Host *h, char *line, unsigned ncols) {
         if (name_at == 0 && nt > 1)
                 name_at = nt - 1;
 
-        /* h->irqs is in numeric order (list_numeric): one lookup per line. */
-        Irq key = { .number = irq }, *q = bsearch(&key, h->irqs, h->n_irqs, sizeof(Irq), cmp_irq);
+        Irq *q = (Irq *) host_find_irq(h, irq);
         if (q) {
                 size_t len = 0;
 
@@ -84,33 +95,84 @@ void host_load_irqs(Host *h) {
         if (list_numeric(fd, "/proc/irq", &nums) < 0)
                 return;
         /* Most kernels have no GENERIC_IRQ_DEBUGFS: one look, not one per IRQ. */
-        bool debugfs = is_dir(fd, "/sys/kernel/debug/irq/irqs");
+        h->irq_debugfs = is_dir(fd, "/sys/kernel/debug/irq/irqs");
+        h->irqs = xcalloc(nums.n, sizeof(Irq));
         for (size_t i = 0; i < nums.n; i++) {
-                Irq *q = array_push(&h->irqs, &h->n_irqs, sizeof(Irq));
-                _cleanup_free_ char *dbg = NULL;
+                Irq *q = &h->irqs[h->n_irqs++];
 
                 (void) safe_atou(nums.v[i], &q->number);
                 snprintf(path, sizeof path, "/proc/irq/%u/smp_affinity_list", q->number);
                 q->has_affinity = host_read_cpuset_list(fd, path, &q->affinity) >= 0;
-                snprintf(path, sizeof path, "/sys/kernel/debug/irq/irqs/%u", q->number);
-                if (debugfs && read_attr(fd, path, &dbg) >= 0) {
-                        q->flags_known = true;
-                        q->managed = strstr(dbg, "IRQD_AFFINITY_MANAGED") != NULL;
-                        q->per_cpu = strstr(dbg, "IRQD_PER_CPU") != NULL;
-                        q->no_balancing = strstr(dbg, "IRQD_NO_BALANCING") != NULL;
-                }
         }
         strlist_free(&nums);
+}
 
-        _cleanup_free_ char *ints = NULL;
-        if (read_attr(fd, "/proc/interrupts", &ints) < 0)
-                return;
-        char *save = NULL, *line = strtok_r(ints, "\n", &save);
+void irq_parse_debugfs(const char *dbg, Irq *q) {
+        q->flags_known = true;
+        q->managed = strstr(dbg, "IRQD_AFFINITY_MANAGED") != NULL;
+        q->per_cpu = strstr(dbg, "IRQD_PER_CPU") != NULL;
+        q->no_balancing = strstr(dbg, "IRQD_NO_BALANCING") != NULL;
+}
+
+static void load_flags(Host *h, Irq *q) {
+        _cleanup_free_ char *dbg = NULL;
+        char path[128];
+
+        q->details = true;
+        snprintf(path, sizeof path, "/sys/kernel/debug/irq/irqs/%u", q->number);
+        if (h->irq_debugfs && read_attr(h->root_fd, path, &dbg) >= 0)
+                irq_parse_debugfs(dbg, q);
+}
+
+/* Every line's chip and actions, one line in memory at a time. */
+static void load_names(Host *h) {
+        int fd = root_openat(h->root_fd, "/proc/interrupts", O_RDONLY, 0);
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
         unsigned ncols = 0;
-        if (line) {
-                for (char *p = line; (p = strstr(p, "CPU")); p += 3)
-                        ncols++;
-                while ((line = strtok_r(NULL, "\n", &save)))
+        ssize_t n;
+        FILE *f;
+
+        h->irq_names_loaded = true;
+        if (fd < 0 || !(f = fdopen(fd, "r"))) {
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        (void) setvbuf(f, NULL, _IOFBF, 1 << 16);
+        for (bool first = true; (n = getline(&line, &cap, f)) > 0; first = false) {
+                if (line[n - 1] == '\n')
+                        line[n - 1] = 0;
+                if (first)
+                        for (char *p = line; (p = strstr(p, "CPU")); p += 3)
+                                ncols++;
+                else
                         parse_interrupt_line(h, line, ncols);
         }
+        fclose(f);
+}
+
+bool host_load_irq_details(Host *h, const unsigned *numbers, size_t n) {
+        bool read = false;
+
+        for (size_t i = 0; i < n; i++) {
+                Irq *q = (Irq *) host_find_irq(h, numbers[i]);
+                if (q && !q->details) {
+                        load_flags(h, q);
+                        read = true;
+                }
+        }
+        if (n > 0 && !h->irq_names_loaded) {
+                load_names(h);
+                read = true;
+        }
+        return read;
+}
+
+void host_load_all_irq_details(Host *h) {
+        for (size_t i = 0; i < h->n_irqs; i++)
+                if (!h->irqs[i].details)
+                        load_flags(h, &h->irqs[i]);
+        if (!h->irq_names_loaded)
+                load_names(h);
 }

@@ -335,8 +335,12 @@ void host_load_parts(Host *h, HostParts parts) {
                 todo &= ~HOST_KTHREADS; /* all tasks replace the root cgroup's */
         if (todo & HOST_CGROUPS)
                 load_cgroups(h);
+        if (todo & (HOST_IRQS | HOST_IRQ_DETAILS))
+                todo |= HOST_IRQS & ~h->loaded;
         if (todo & HOST_IRQS)
                 host_load_irqs(h);
+        if (todo & HOST_IRQ_DETAILS)
+                host_load_all_irq_details(h);
         if (todo & HOST_WORKQUEUES)
                 load_workqueues(h);
         if (todo & HOST_TASKS)

@@ -34,6 +34,7 @@ typedef struct Irq {
         CpuSet affinity;
         /* From debugfs (sys/kernel/debug/irq/irqs/N) where readable: */
         bool managed, per_cpu, no_balancing, flags_known;
+        bool details; /* flags looked for (host_load_irq_details) */
 } Irq;
 
 /* The global unbound mask, and (6.6+) what was asked for: cpumask then
@@ -117,6 +118,8 @@ typedef struct Host {
 
         Irq *irqs;
         size_t n_irqs;
+        bool irq_debugfs;      /* sys/kernel/debug/irq/irqs exists */
+        bool irq_names_loaded; /* /proc/interrupts was read */
         bool has_default_irq_affinity;
         CpuSet default_irq_affinity;
 
@@ -158,7 +161,10 @@ typedef enum HostParts {
         /* Package, die, core id and L3 of each CPU, the CPU model: for the
          * eyes (status, doctor); the topology proper is the SMT siblings. */
         HOST_CPU_DETAILS = 1 << 7,
-        HOST_ALL = 0xff,
+        /* Every IRQ's flags (debugfs) and name (/proc/interrupts); a plan
+         * reads them only for its IRQs (host_load_irq_details). */
+        HOST_IRQ_DETAILS = 1 << 8,
+        HOST_ALL = 0x1ff,
 } HostParts;
 
 /* Reads the host below root. Absent files are facts, not errors; a missing
@@ -177,6 +183,15 @@ void host_free(Host *h);
  * the tasks of the root cgroup. */
 void host_load_tasks(Host *h, bool only_root);
 void host_free_tasks(Host *h);
+
+/* model/host-irqs.c: an IRQ by number (NULL when the host has none); the
+ * details (flags, name) of these IRQs (true when any was not read yet), and
+ * of all. */
+const Irq *host_find_irq(const Host *h, unsigned number);
+bool host_load_irq_details(Host *h, const unsigned *numbers, size_t n);
+void host_load_all_irq_details(Host *h);
+/* The flags of a debugfs irqs/N file. */
+void irq_parse_debugfs(const char *dbg, Irq *q);
 
 /* procfs parsers, the only ones: "pid (comm) S ppid ..." fields of stat, and
  * the Cpus_allowed_list line of status. */
