@@ -120,7 +120,7 @@ static void load_flags(Host *h, Irq *q) {
 
         q->details = true;
         snprintf(path, sizeof path, "/sys/kernel/debug/irq/irqs/%u", q->number);
-        if (h->irq_debugfs && read_attr(h->root_fd, path, &dbg) >= 0)
+        if (h->irq_debugfs && read_small_attr(h->root_fd, path, &dbg) >= 0)
                 irq_parse_debugfs(dbg, q);
 }
 

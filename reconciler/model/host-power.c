@@ -39,7 +39,7 @@ static void load_cpu_power(Host *h, unsigned c) {
                 snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/latency", c, k);
                 st.latency_us = (unsigned) host_read_ulong_or(fd, path, 0);
                 snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/disable", c, k);
-                st.disabled = read_attr(fd, path, &dis) >= 0 && streq(strstrip(dis), "1");
+                st.disabled = read_small_attr(fd, path, &dis) >= 0 && streq(strstrip(dis), "1");
                 *(IdleState *) array_push(&p->idle, &p->n_idle, sizeof(IdleState)) = st;
         }
 }
@@ -48,7 +48,7 @@ static void load_cpu_power(Host *h, unsigned c) {
 static int read_related(int fd, const char *base, CpuSet *ret) {
         _cleanup_free_ char *path = xasprintf("%s/related_cpus", base), *rel = NULL;
 
-        if (read_attr(fd, path, &rel) < 0)
+        if (read_small_attr(fd, path, &rel) < 0)
                 return -ENOENT;
         for (char *p = rel; *p; p++)
                 if (*p == ' ')

@@ -6,7 +6,7 @@
 
 int host_read_cpuset_list(int root_fd, const char *path, CpuSet *ret) {
         _cleanup_free_ char *s = NULL;
-        int r = read_attr(root_fd, path, &s);
+        int r = read_small_attr(root_fd, path, &s);
 
         if (r < 0)
                 return r;
@@ -17,7 +17,7 @@ int host_read_int(int root_fd, const char *path, int *ret) {
         _cleanup_free_ char *s = NULL;
         char *end;
         long v;
-        int r = read_attr(root_fd, path, &s);
+        int r = read_small_attr(root_fd, path, &s);
 
         if (r < 0)
                 return r;
@@ -33,7 +33,7 @@ unsigned long host_read_ulong_or(int root_fd, const char *path, unsigned long df
         _cleanup_free_ char *s = NULL;
         unsigned long v;
 
-        if (read_attr(root_fd, path, &s) < 0 || safe_atolu(strstrip(s), &v) < 0)
+        if (read_small_attr(root_fd, path, &s) < 0 || safe_atolu(strstrip(s), &v) < 0)
                 return dflt;
         return v;
 }
@@ -41,7 +41,7 @@ unsigned long host_read_ulong_or(int root_fd, const char *path, unsigned long df
 char *host_read_str_or_null(int root_fd, const char *path) {
         char *s = NULL;
 
-        if (read_attr(root_fd, path, &s) < 0)
+        if (read_small_attr(root_fd, path, &s) < 0)
                 return NULL;
         return s;
 }

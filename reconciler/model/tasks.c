@@ -77,14 +77,14 @@ static void load_task(Host *h, const char *dir, int tgid, const char *cgroup) {
         Task t = {};
 
         snprintf(path, sizeof path, "%s/stat", dir);
-        if (read_attr(h->root_fd, path, &stat) < 0 || procfs_parse_stat(stat, &t) < 0) {
+        if (read_small_attr(h->root_fd, path, &stat) < 0 || procfs_parse_stat(stat, &t) < 0) {
                 free(t.comm);
                 return; /* vanished or unreadable: not ours to report */
         }
         t.pid = atoi(strrchr(dir, '/') + 1);
         t.tgid = tgid;
         snprintf(path, sizeof path, "%s/status", dir);
-        if (read_attr(h->root_fd, path, &status) >= 0) {
+        if (read_small_attr(h->root_fd, path, &status) >= 0) {
                 _cleanup_free_ char *l = NULL;
                 if (procfs_allowed_list(status, &l) >= 0)
                         (void) cpuset_parse_list(l, &t.allowed);
@@ -92,7 +92,7 @@ static void load_task(Host *h, const char *dir, int tgid, const char *cgroup) {
         snprintf(path, sizeof path, "%s/cgroup", dir);
         if (cgroup)
                 t.cgroup = xstrdup(cgroup);
-        else if (read_attr(h->root_fd, path, &cg) >= 0)
+        else if (read_small_attr(h->root_fd, path, &cg) >= 0)
                 t.cgroup = cgroup_of(cg, h->cg.mode);
         *(Task *) array_push(&h->tasks, &h->n_tasks, sizeof(Task)) = t;
 }
