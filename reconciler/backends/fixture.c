@@ -24,12 +24,13 @@ static int write_line(const Host *h, const char *path, const char *value) {
 }
 
 /* The IRQ's flags as the run read them, else from the tree's debugfs (an
- * IRQ the plan did not look at closely: a restore). */
+ * IRQ the plan did not look at closely, or a run that read no IRQs: a
+ * restore). */
 static bool irq_unmovable(const Host *h, unsigned irq) {
         const Irq *q = host_find_irq(h, irq);
         Irq flags = {};
 
-        if (q && !q->details) {
+        if (!q || !q->details) {
                 _cleanup_free_ char *path = xasprintf("/sys/kernel/debug/irq/irqs/%u", irq), *dbg = NULL;
                 if (read_attr(h->root_fd, path, &dbg) >= 0)
                         irq_parse_debugfs(dbg, &flags);

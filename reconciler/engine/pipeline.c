@@ -54,6 +54,17 @@ static bool irq_details(Host *h, const Plan *p) {
         return host_load_irq_details(h, v, n);
 }
 
+/* With no VM active, every resource plans nothing but restores, which read
+ * their items themselves; carrying them out needs the cgroup layout, the
+ * workqueue files and, on cgroup v1, the tasks (moved back to the root
+ * set). IRQs, power and v2's kernel threads are not read. */
+static HostParts host_parts(const PipelineInput *in) {
+        if (in->active->n > 0)
+                return pipeline_host_parts();
+        host_load_parts(in->host, HOST_CGROUPS);
+        return HOST_CGROUPS | HOST_WORKQUEUES | (in->host->cg.mode == CGROUP_V2 ? 0 : HOST_KTHREADS);
+}
+
 int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
         Reader rd;
         Plan p = {};
@@ -63,7 +74,7 @@ int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
         size_t n_need = 0;
 
         scope_power(in);
-        host_load_parts(in->host, pipeline_host_parts());
+        host_load_parts(in->host, host_parts(in));
         backend_reader(in->backend, in->host, &rd);
         ObserveInput oin = { .host = in->host, .cfg = in->cfg, .active = in->active, .reader = &rd };
         REGISTRY_FOREACH(res)
