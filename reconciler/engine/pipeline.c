@@ -59,8 +59,10 @@ static bool irq_details(Host *h, const Plan *p) {
  * workqueue files and, on cgroup v1, the tasks (moved back to the root
  * set). IRQs, power and v2's kernel threads are not read. */
 static HostParts host_parts(const PipelineInput *in) {
-        if (in->active->n > 0)
+        if (in->active->n > 0) {
+                host_set_partition(in->host, in->cfg->partition);
                 return pipeline_host_parts();
+        }
         host_load_parts(in->host, HOST_CGROUPS);
         return HOST_CGROUPS | HOST_WORKQUEUES | (in->host->cg.mode == CGROUP_V2 ? 0 : HOST_KTHREADS);
 }

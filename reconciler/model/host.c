@@ -347,6 +347,9 @@ void host_load_parts(Host *h, HostParts parts) {
                 host_load_tasks(h, false);
         else if ((todo & HOST_KTHREADS) && !(h->loaded & HOST_TASKS))
                 host_load_tasks(h, h->cg.mode == CGROUP_V2);
+        if ((todo & HOST_PARTITION_PROCS) && !(h->loaded & HOST_TASKS) && !(todo & HOST_TASKS) && h->tasks_partial &&
+            h->cg.partition)
+                host_load_subtree_procs(h, h->cg.partition);
         if (todo & HOST_POWER)
                 host_load_power(h);
         if (todo & HOST_CPU_DETAILS)
@@ -356,6 +359,21 @@ void host_load_parts(Host *h, HostParts parts) {
                 h->loaded |= HOST_KTHREADS;
         else if ((h->loaded & HOST_KTHREADS) && !h->tasks_partial)
                 h->loaded |= HOST_TASKS; /* not v2: every task was read */
+}
+
+void host_set_partition(Host *h, const char *partition) {
+        free(h->cg.partition);
+        h->cg.partition = xstrdup(partition);
+}
+
+int host_kernel_version(const Host *h, unsigned *ret_major, unsigned *ret_minor) {
+        unsigned major, minor;
+
+        if (!h->kernel || sscanf(h->kernel, "Linux version %u.%u", &major, &minor) != 2)
+                return -EINVAL;
+        *ret_major = major;
+        *ret_minor = minor;
+        return 0;
 }
 
 int host_load(const char *root, HostParts parts, Host *ret, char **ret_error) {
@@ -396,6 +414,7 @@ void host_free(Host *h) {
         host_free_tasks(h);
         free(h->cg.v2_mount);
         free(h->cg.v1_cpuset_mount);
+        free(h->cg.partition);
         strlist_free(&h->cg.v2_controllers);
         strlist_free(&h->cg.v2_subtree_control);
         strlist_free(&h->cg.v2_children);

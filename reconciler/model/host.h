@@ -75,6 +75,7 @@ typedef struct Cgroups {
         StrList v2_controllers;      /* root cgroup.controllers */
         StrList v2_subtree_control;  /* root cgroup.subtree_control */
         StrList v2_children;         /* the root's child cgroups (hosts without systemd) */
+        char *partition;             /* v2: the VMs' cgroup below the mount (host_set_partition) */
 } Cgroups;
 
 typedef struct IdleState {
@@ -164,7 +165,11 @@ typedef enum HostParts {
         /* Every IRQ's flags (debugfs) and name (/proc/interrupts); a plan
          * reads them only for its IRQs (host_load_irq_details). */
         HOST_IRQ_DETAILS = 1 << 8,
-        HOST_ALL = 0x1ff,
+        /* cgroup v2: the processes in the VMs' partition cgroup and below
+         * (host_set_partition), added to the tasks read so far; nothing
+         * when every task is read. */
+        HOST_PARTITION_PROCS = 1 << 9,
+        HOST_ALL = 0x3ff,
 } HostParts;
 
 /* Reads the host below root. Absent files are facts, not errors; a missing
@@ -182,6 +187,11 @@ void host_free(Host *h);
 /* model/tasks.c, for host_load_parts: every task, or (only_root, cgroup v2)
  * the tasks of the root cgroup. */
 void host_load_tasks(Host *h, bool only_root);
+void host_load_subtree_procs(Host *h, const char *rel);
+/* The VMs' cgroup (config host.partition) for HOST_PARTITION_PROCS. */
+void host_set_partition(Host *h, const char *partition);
+/* From /proc/version: -EINVAL when it does not say. */
+int host_kernel_version(const Host *h, unsigned *ret_major, unsigned *ret_minor);
 void host_free_tasks(Host *h);
 
 /* model/host-irqs.c: an IRQ by number (NULL when the host has none); the

@@ -164,6 +164,47 @@ void host_load_tasks(Host *h, bool only_root) {
         index_tasks(h);
 }
 
+static int cmp_int(const void *a, const void *b) {
+        int x = *(const int *) a, y = *(const int *) b;
+        return (x > y) - (x < y);
+}
+
+/* The cgroup directory dir and every one below it: their processes. */
+static void subtree_pids(Host *h, const char *dir, int **pids, size_t *n) {
+        _cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", dir);
+        _cleanup_free_ int *ids = NULL;
+        StrList subs = {};
+        size_t k = 0;
+
+        (void) read_id_list(h->root_fd, procs, &ids, &k); /* a threaded cgroup has none */
+        for (size_t i = 0; i < k; i++)
+                *(int *) array_push(pids, n, sizeof(int)) = ids[i];
+        if (list_subdirs(h->root_fd, dir, &subs) < 0)
+                return;
+        for (size_t i = 0; i < subs.n; i++) {
+                _cleanup_free_ char *sub = xasprintf("%s/%s", dir, subs.v[i]);
+                subtree_pids(h, sub, pids, n);
+        }
+        strlist_free(&subs);
+}
+
+void host_load_subtree_procs(Host *h, const char *rel) {
+        _cleanup_free_ char *dir = xasprintf("%s/%s", h->cg.v2_mount, rel);
+        _cleanup_free_ int *pids = NULL;
+        char path[64];
+        size_t n = 0;
+
+        subtree_pids(h, dir, &pids, &n);
+        if (n > 1)
+                qsort(pids, n, sizeof(int), cmp_int);
+        for (size_t i = 0; i < n; i++)
+                if ((i == 0 || pids[i] != pids[i - 1]) && !host_find_task(h, pids[i])) {
+                        snprintf(path, sizeof path, "/proc/%d", pids[i]);
+                        load_task(h, path, pids[i], NULL);
+                }
+        index_tasks(h);
+}
+
 bool task_is_kthread(const Task *t) {
         return t->flags & PF_KTHREAD;
 }
