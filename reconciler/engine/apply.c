@@ -219,6 +219,7 @@ int apply_plan(const Backend *b, const Host *h, Journal *j, const Plan *p, Apply
         for (size_t i = 0; i < p->forget.n; i++)
                 (void) journal_forget(j, p->forget.v[i]);
         (void) journal_sync(j);
+        journal_items_pack(j);
         j->lazy_sync = false;
         r = journal_compact(j);
         if (r < 0)
