@@ -56,7 +56,8 @@ int fixture_write(const Host *h, const char *path, const char *content) {
                 if (r == -EBUSY && old >= 0)
                         r = write_in_place(old, content);
         }
-        (void) unlinkat(dfd, tmp, 0);
+        if (r < 0)
+                (void) unlinkat(dfd, tmp, 0); /* renamed away otherwise */
         return r;
 }
 
