@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <limits.h>
 #include <stdio.h>
 
 #include "pipeline.h"
@@ -18,13 +19,18 @@ HostParts pipeline_host_parts(void) {
  * which read each item on their own). */
 static void scope_power(const PipelineInput *in) {
         CpuSet cpus = {};
+        unsigned floor = UINT_MAX; /* the lowest latency limit: faster states stay enabled */
 
         for (size_t i = 0; i < in->active->n; i++) {
                 const Vm *vm = config_find_vm(in->cfg, in->active->v[i]);
-                if (vm && vm->power)
-                        cpuset_or(&cpus, &vm->cpus);
+                const PowerProfile *pp = vm && vm->power ? config_find_profile(in->cfg, vm->power) : NULL;
+                if (!vm || !vm->power)
+                        continue;
+                cpuset_or(&cpus, &vm->cpus);
+                if (pp && pp->has_max_latency && pp->max_wakeup_latency_us < floor)
+                        floor = pp->max_wakeup_latency_us;
         }
-        host_scope_power(in->host, &cpus);
+        host_scope_power(in->host, &cpus, floor);
         cpuset_free(&cpus);
 }
 

@@ -37,6 +37,11 @@ static void parse_interrupt_line(Host *h, char *line, unsigned ncols) {
         *colon = 0;
         if (safe_atou(strstrip(line), &irq) < 0)
                 return;
+        /* Only the IRQs whose details were asked for: the rest of the line
+         * (a column per CPU) is not looked at for the others. */
+        Irq *q = (Irq *) host_find_irq(h, irq);
+        if (!q || !q->details || q->named)
+                return;
         p = colon + 1;
         for (unsigned i = 0; i < ncols; i++) {
                 while (*p == ' ')
@@ -55,8 +60,7 @@ static void parse_interrupt_line(Host *h, char *line, unsigned ncols) {
         if (name_at == 0 && nt > 1)
                 name_at = nt - 1;
 
-        Irq *q = (Irq *) host_find_irq(h, irq);
-        if (q) {
+        {
                 size_t len = 0;
 
                 free(q->name);
@@ -124,22 +128,30 @@ static void load_flags(Host *h, Irq *q) {
                 irq_parse_debugfs(dbg, q);
 }
 
-/* Every line's chip and actions, one line in memory at a time. */
+static bool names_pending(const Host *h) {
+        for (size_t i = 0; i < h->n_irqs; i++)
+                if (h->irqs[i].details && !h->irqs[i].named)
+                        return true;
+        return false;
+}
+
+/* The chip and actions of the IRQs whose details were read, from one pass
+ * over /proc/interrupts, one line in memory at a time (64 KiB reads). */
 static void load_names(Host *h) {
         int fd = root_openat(h->root_fd, "/proc/interrupts", O_RDONLY, 0);
-        _cleanup_free_ char *line = NULL;
+        _cleanup_free_ char *line = NULL, *buf = NULL;
         size_t cap = 0;
         unsigned ncols = 0;
         ssize_t n;
         FILE *f;
 
-        h->irq_names_loaded = true;
         if (fd < 0 || !(f = fdopen(fd, "r"))) {
                 if (fd >= 0)
                         close(fd);
                 return;
         }
-        (void) setvbuf(f, NULL, _IOFBF, 1 << 16);
+        buf = xmalloc(1 << 16);
+        (void) setvbuf(f, buf, _IOFBF, 1 << 16);
         for (bool first = true; (n = getline(&line, &cap, f)) > 0; first = false) {
                 if (line[n - 1] == '\n')
                         line[n - 1] = 0;
@@ -150,6 +162,9 @@ static void load_names(Host *h) {
                         parse_interrupt_line(h, line, ncols);
         }
         fclose(f);
+        for (size_t i = 0; i < h->n_irqs; i++)
+                if (h->irqs[i].details)
+                        h->irqs[i].named = true; /* looked for: an IRQ without a line has no name */
 }
 
 bool host_load_irq_details(Host *h, const unsigned *numbers, size_t n) {
@@ -162,7 +177,7 @@ bool host_load_irq_details(Host *h, const unsigned *numbers, size_t n) {
                         read = true;
                 }
         }
-        if (n > 0 && !h->irq_names_loaded) {
+        if (names_pending(h)) {
                 load_names(h);
                 read = true;
         }
@@ -173,6 +188,6 @@ void host_load_all_irq_details(Host *h) {
         for (size_t i = 0; i < h->n_irqs; i++)
                 if (!h->irqs[i].details)
                         load_flags(h, &h->irqs[i]);
-        if (!h->irq_names_loaded)
+        if (names_pending(h))
                 load_names(h);
 }

@@ -2,18 +2,20 @@
 /* Per-CPU power state (PM QoS resume latency, idle states) and cpufreq
  * policies, as the power resource plans them. A plan needs them only for
  * the CPUs of active VMs with a power profile (host_scope_power): then the
- * per-CPU files of other CPUs and the settings of policies not covering a
- * scoped CPU are not read; doctor and status read all. */
+ * per-CPU files of other CPUs, the settings of policies not covering a
+ * scoped CPU and whether an idle state within every profile's latency limit
+ * is disabled are not read; doctor and status read all. */
 #include <stdio.h>
 
 #include "fs.h"
 #include "host-internal.h"
 
-void host_scope_power(Host *h, const CpuSet *cpus) {
+void host_scope_power(Host *h, const CpuSet *cpus, unsigned idle_floor_us) {
         if (h->loaded & HOST_POWER)
                 return;
         h->power_scoped = true;
         cpuset_copy(&h->power_scope, cpus);
+        h->power_idle_floor_us = idle_floor_us;
 }
 
 static bool in_scope(const Host *h, unsigned c) {
@@ -38,6 +40,11 @@ static void load_cpu_power(Host *h, unsigned c) {
                         break;
                 snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/latency", c, k);
                 st.latency_us = (unsigned) host_read_ulong_or(fd, path, 0);
+                if (h->power_scoped && st.latency_us <= h->power_idle_floor_us) {
+                        /* within every limit: never disabled, not looked at */
+                        *(IdleState *) array_push(&p->idle, &p->n_idle, sizeof(IdleState)) = st;
+                        continue;
+                }
                 snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/disable", c, k);
                 st.disabled = read_small_attr(fd, path, &dis) >= 0 && streq(strstrip(dis), "1");
                 *(IdleState *) array_push(&p->idle, &p->n_idle, sizeof(IdleState)) = st;

@@ -35,6 +35,7 @@ typedef struct Irq {
         /* From debugfs (sys/kernel/debug/irq/irqs/N) where readable: */
         bool managed, per_cpu, no_balancing, flags_known;
         bool details; /* flags looked for (host_load_irq_details) */
+        bool named;   /* name and chip looked for in /proc/interrupts */
 } Irq;
 
 /* The global unbound mask, and (6.6+) what was asked for: cpumask then
@@ -120,7 +121,6 @@ typedef struct Host {
         Irq *irqs;
         size_t n_irqs;
         bool irq_debugfs;      /* sys/kernel/debug/irq/irqs exists */
-        bool irq_names_loaded; /* /proc/interrupts was read */
         bool has_default_irq_affinity;
         CpuSet default_irq_affinity;
 
@@ -139,6 +139,7 @@ typedef struct Host {
         CpuPower *power; /* per CPU, nr_cpu_ids entries; only those in power_scope read when scoped */
         bool power_scoped;
         CpuSet power_scope;
+        unsigned power_idle_floor_us; /* idle states this fast are never disabled by the plan */
         FreqPolicy *policies;
         size_t n_policies;
         char *cpufreq_driver, *cpuidle_driver;
@@ -179,10 +180,11 @@ int host_load(const char *root, HostParts parts, Host *ret, char **ret_error);
  * first, then the parts a run needs, each read once. */
 int host_open(const char *root, Host *ret, char **ret_error);
 void host_load_parts(Host *h, HostParts parts);
-/* Before HOST_POWER is loaded: per-CPU power files only for these CPUs, and
- * cpufreq settings only of policies covering one of them (what a plan of
- * the VMs on them needs); without a scope, all. */
-void host_scope_power(Host *h, const CpuSet *cpus);
+/* Before HOST_POWER is loaded: per-CPU power files only for these CPUs,
+ * cpufreq settings only of policies covering one of them, and an idle
+ * state's "disable" only when its exit latency is above idle_floor_us (what
+ * a plan of the VMs on them needs); without a scope, all. */
+void host_scope_power(Host *h, const CpuSet *cpus, unsigned idle_floor_us);
 void host_free(Host *h);
 /* model/tasks.c, for host_load_parts: every task, or (only_root, cgroup v2)
  * the tasks of the root cgroup. */
