@@ -9,6 +9,7 @@
  * below the root, as on the real host: a test serves one there. */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "backend.h"
 #include "fixture-cgroup.h"
@@ -40,23 +41,31 @@ static bool irq_unmovable(const Host *h, unsigned irq) {
 }
 
 /* An IRQ's list and mask files show the same CPUs; managed, per-CPU and
- * no-balancing IRQs refuse with EIO, as the kernel does. */
+ * no-balancing IRQs refuse with EIO, as the kernel does. Both files through
+ * one lookup of the IRQ's directory. */
 static int write_irq_affinity(const Host *h, const char *path, const char *value) {
         unsigned irq;
         _cleanup_free_ char *num = xstrndup(path + strlen("/proc/irq/"), strcspn(path + strlen("/proc/irq/"), "/"));
+        _cleanup_free_ char *dir = NULL, *list = xasprintf("%s\n", value);
+        _cleanup_close_ int dfd = -1;
+        struct stat st;
         int r;
 
         if (safe_atou(num, &irq) < 0)
                 return -EINVAL;
         if (irq_unmovable(h, irq))
                 return -EIO;
-        r = write_line(h, path, value);
-        _cleanup_free_ char *mask_file = xasprintf("/proc/irq/%u/smp_affinity", irq);
-        if (r >= 0 && path_exists(h->root_fd, mask_file)) {
+        dir = xasprintf("/proc/irq/%u", irq);
+        dfd = root_openat(h->root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
+        if (dfd < 0)
+                return dfd;
+        r = fixture_write_at(dfd, "smp_affinity_list", list);
+        if (r >= 0 && fstatat(dfd, "smp_affinity", &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 CpuSet s = {};
                 if (cpuset_parse_list(value, &s) >= 0) {
                         _cleanup_free_ char *m = cpuset_format_mask(&s, h->nr_cpu_ids);
-                        r = write_line(h, mask_file, m);
+                        _cleanup_free_ char *line = xasprintf("%s\n", m);
+                        r = fixture_write_at(dfd, "smp_affinity", line);
                 }
                 cpuset_free(&s);
         }
