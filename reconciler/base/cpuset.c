@@ -244,9 +244,12 @@ int cpuset_parse_list(const char *input, CpuSet *ret) {
                                 p = skip_blanks(p);
                         }
                 }
-                for (unsigned c = first; c <= last; c++)
-                        if ((c - first) % group < used)
-                                (void) cpuset_add(&s, c);
+                if (used == group)
+                        (void) cpuset_add_range(&s, first, last);
+                else
+                        for (unsigned c = first; c <= last; c++)
+                                if ((c - first) % group < used)
+                                        (void) cpuset_add(&s, c);
                 if (*p == 0)
                         break;
                 if (*p != ',') {
