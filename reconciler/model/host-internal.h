@@ -12,3 +12,6 @@ char *host_read_str_or_null(int root_fd, const char *path);
 
 void host_load_irqs(Host *h);
 void host_load_power(Host *h);
+void host_free_power(Host *h);
+/* Power read for a plan's CPUs only is dropped, to be read in full. */
+void host_unscope_power(Host *h);

@@ -10,9 +10,56 @@
 #include "fs.h"
 #include "host-internal.h"
 
-void host_scope_power(Host *h, const CpuSet *cpus, unsigned idle_floor_us) {
-        if (h->loaded & HOST_POWER)
+void host_free_power(Host *h) {
+        for (unsigned c = 0; h->power && c < h->nr_cpu_ids; c++) {
+                free(h->power[c].pm_qos);
+                for (size_t k = 0; k < h->power[c].n_idle; k++)
+                        free(h->power[c].idle[k].name);
+                free(h->power[c].idle);
+        }
+        free(h->power);
+        h->power = NULL;
+        for (size_t i = 0; i < h->n_policies; i++) {
+                FreqPolicy *p = &h->policies[i];
+                free(p->name);
+                free(p->driver);
+                free(p->governor);
+                free(p->available_governors);
+                free(p->epp);
+                free(p->available_epp);
+                cpuset_free(&p->related);
+        }
+        free(h->policies);
+        h->policies = NULL;
+        h->n_policies = 0;
+        free(h->cpufreq_driver);
+        free(h->cpuidle_driver);
+        h->cpufreq_driver = h->cpuidle_driver = NULL;
+}
+
+void host_unscope_power(Host *h) {
+        if (!h->power_scoped)
                 return;
+        host_free_power(h);
+        h->loaded &= ~(unsigned) HOST_POWER;
+        h->power_scoped = false;
+        cpuset_free(&h->power_scope);
+}
+
+void host_scope_power(Host *h, const CpuSet *cpus, unsigned idle_floor_us) {
+        if (h->loaded & HOST_POWER) {
+                /* Read already: enough unless this scope is wider (another
+                 * plan on the same host); then read again. */
+                if (!h->power_scoped ||
+                    (cpuset_is_subset(cpus, &h->power_scope) && idle_floor_us >= h->power_idle_floor_us))
+                        return;
+                host_free_power(h);
+                h->loaded &= ~(unsigned) HOST_POWER;
+                cpuset_or(&h->power_scope, cpus);
+                if (idle_floor_us < h->power_idle_floor_us)
+                        h->power_idle_floor_us = idle_floor_us;
+                return;
+        }
         h->power_scoped = true;
         cpuset_copy(&h->power_scope, cpus);
         h->power_idle_floor_us = idle_floor_us;

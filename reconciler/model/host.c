@@ -327,7 +327,11 @@ int host_open(const char *root, Host *ret, char **ret_error) {
 }
 
 void host_load_parts(Host *h, HostParts parts) {
-        HostParts todo = parts & ~h->loaded;
+        HostParts todo;
+
+        if (parts == HOST_ALL)
+                host_unscope_power(h); /* HOST_ALL: every part in full */
+        todo = parts & ~h->loaded;
 
         if (todo & (HOST_TASKS | HOST_KTHREADS))
                 todo |= HOST_CGROUPS & ~h->loaded; /* a task's cgroup path depends on the layout */
@@ -418,25 +422,8 @@ void host_free(Host *h) {
         strlist_free(&h->cg.v2_controllers);
         strlist_free(&h->cg.v2_subtree_control);
         strlist_free(&h->cg.v2_children);
-        for (unsigned c = 0; h->power && c < h->nr_cpu_ids; c++) {
-                free(h->power[c].pm_qos);
-                for (size_t k = 0; k < h->power[c].n_idle; k++)
-                        free(h->power[c].idle[k].name);
-                free(h->power[c].idle);
-        }
-        free(h->power);
+        host_free_power(h);
         cpuset_free(&h->power_scope);
-        for (size_t i = 0; i < h->n_policies; i++) {
-                FreqPolicy *p = &h->policies[i];
-                free(p->name);
-                free(p->driver);
-                free(p->governor);
-                free(p->available_governors);
-                free(p->epp);
-                free(p->available_epp);
-                cpuset_free(&p->related);
-        }
-        free(h->policies);
         cpuset_free(&h->possible);
         cpuset_free(&h->present);
         cpuset_free(&h->online);
@@ -444,8 +431,6 @@ void host_free(Host *h) {
         cpuset_free(&h->nohz_full);
         cpuset_free(&h->default_irq_affinity);
         cpuset_free(&h->wq_effective);
-        free(h->cpufreq_driver);
-        free(h->cpuidle_driver);
         free(h->model_name);
         free(h->cmdline);
         free(h->boot_id);
