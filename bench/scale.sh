@@ -41,6 +41,7 @@ import time
 from collections import Counter
 
 HERE = sys.argv[1]
+TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 SRC = os.path.dirname(HERE)
 SIZES = [  # name, cpus, irqs, threads, cgroup
     ("16c", 16, 64, 1000, "v2"),
@@ -125,8 +126,14 @@ class Host:
         return [self.a.bin, "--root", self.root, "--state-dir", self.state, "--config", self.cfg, *args]
 
     def run(self, *args, wrap=(), want=(0,)):
-        """Runs one command; returns (user+sys seconds, max RSS KiB)."""
-        argv = list(wrap) + self.argv(*args)
+        """Runs one command; returns (user+sys seconds, max RSS KiB).  A
+        child forked from this Python process starts its peak RSS at
+        Python's (the kernel carries the high-water mark across exec), so
+        where GNU time is installed it forks the command and reports its
+        peak; the CPU time of wait4 includes the reaped grandchild."""
+        rss_file = os.path.join(self.state, "..", "rss")
+        timer = [TIME, "-q", "-f", "%M", "-o", rss_file] if TIME and not wrap else []
+        argv = timer + list(wrap) + self.argv(*args)
         with open(os.path.join(self.state, "..", "stderr"), "w+") as err:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
             _, status, ru = os.wait4(proc.pid, 0)
@@ -134,7 +141,11 @@ class Host:
             if proc.returncode not in want:
                 err.seek(0)
                 die(f"{self.name}: {' '.join(args)} exited {proc.returncode}:\n{err.read()[-2000:]}")
-        return ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+        rss = ru.ru_maxrss
+        if timer:
+            with open(rss_file) as f:
+                rss = int(f.read().split()[-1])
+        return ru.ru_utime + ru.ru_stime, rss
 
     def cycle(self):
         s = self.samples

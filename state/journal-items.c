@@ -27,6 +27,8 @@ static void index_rebuild(Journal *j) {
         j->index = xcalloc(slots, sizeof(size_t));
         j->index_slots = slots;
         for (size_t i = 0; i < j->n_items; i++) {
+                if (!j->items[i].target)
+                        continue; /* a hole */
                 size_t k = hash_string(j->items[i].target) & (slots - 1);
                 while (j->index[k])
                         k = (k + 1) & (slots - 1);
@@ -61,27 +63,41 @@ JournalItem *journal_find(const Journal *j, const char *target) {
 
         if (j->n_items < 16) {
                 for (size_t i = 0; i < j->n_items; i++)
-                        if (streq(j->items[i].target, target))
+                        if (streq_ptr(j->items[i].target, target))
                                 return &j->items[i];
                 return NULL;
         }
         if (!j->index || j->index_items != j->n_items)
                 index_rebuild(m);
         for (size_t k = hash_string(target) & (j->index_slots - 1); j->index[k]; k = (k + 1) & (j->index_slots - 1))
-                if (streq(j->items[j->index[k] - 1].target, target))
+                if (streq_ptr(j->items[j->index[k] - 1].target, target))
                         return &j->items[j->index[k] - 1];
         return NULL;
 }
 
+/* A hole (all fields NULL) until journal_items_pack: dropping thousands of
+ * items one by one (a revert) moves none and keeps the index valid. */
 void journal_item_drop(Journal *j, const char *target) {
+        JournalItem *it = journal_find(j, target);
+
+        if (!it)
+                return;
+        journal_item_free(it);
+        memset(it, 0, sizeof *it);
+        j->holes++;
+}
+
+void journal_items_pack(Journal *j) {
+        size_t w = 0;
+
+        if (j->holes == 0)
+                return;
         for (size_t i = 0; i < j->n_items; i++)
-                if (streq(j->items[i].target, target)) {
-                        journal_item_free(&j->items[i]);
-                        memmove(&j->items[i], &j->items[i + 1], (j->n_items - i - 1) * sizeof(JournalItem));
-                        j->n_items--;
-                        j->index_items = SIZE_MAX; /* positions moved: rebuild */
-                        return;
-                }
+                if (j->items[i].target)
+                        j->items[w++] = j->items[i];
+        j->n_items = w;
+        j->holes = 0;
+        j->index_items = SIZE_MAX; /* positions moved: rebuild */
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -371,6 +387,7 @@ int journal_parse(const char *path, const char *data, size_t len, Journal *ret, 
         }
         if (!j.boot_id && !journal_is_damaged(&j))
                 damaged_add(&j, path, lineno, "", 0, "no boot record");
+        journal_items_pack(&j);
         *ret = j;
         return 0;
 }

@@ -46,6 +46,7 @@ typedef struct Journal {
          * hash of the target; rebuilt when items were added or dropped. */
         size_t *index;
         size_t index_slots, index_items;
+        size_t holes; /* dropped items not packed yet (journal_item_drop) */
         /* Appends are flushed by journal_sync, not each on its own (apply:
          * the originals are on disk before each write, not after each line). */
         bool lazy_sync, unsynced;
@@ -77,8 +78,11 @@ JournalItem *journal_find(const Journal *j, const char *target);
 /* The last item pushed joins journal_find's index; freeing the index. */
 void journal_index_add(Journal *j);
 void journal_index_free(Journal *j);
-/* Drops the item of target, if any. */
+/* Drops the item of target, if any. Leaves a hole in items (never found, never counted once packed) until
+ * journal_items_pack, which journal_parse, journal_compact and apply_plan
+ * call: whoever walks items after journal_forget packs first. */
 void journal_item_drop(Journal *j, const char *target);
+void journal_items_pack(Journal *j);
 void journal_item_free(JournalItem *it);
 /* NULL, or why a record's fields are not an item cpushield could have written. */
 const char *journal_item_check(const char *kind, const char *target, const char *vm, const char *ident);

@@ -71,8 +71,11 @@ static char *render(const Journal *j, size_t *ret_len) {
 
 int journal_compact(Journal *j) {
         size_t len;
-        _cleanup_free_ char *text = render(j, &len);
+        _cleanup_free_ char *text = NULL;
         int r;
+
+        journal_items_pack(j);
+        text = render(j, &len);
 
         if (j->n_items == 0 && !journal_is_damaged(j)) {
                 if (unlinkat(j->dir_fd, JOURNAL_FILE, 0) < 0 && errno != ENOENT)

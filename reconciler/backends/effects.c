@@ -12,13 +12,23 @@ const Backend *backend_select(const Host *h) {
         return backend_crash_wrap(h->real_root ? &backend_kernel : &backend_fixture);
 }
 
+/* Every written file is a one-record attribute (sysfs, /proc/irq, a
+ * cgroup's cpuset files) except a cgroup's lists of IDs, seq_files read to
+ * their end. */
+static bool one_record(const char *target) {
+        const char *base = strrchr(target, '/');
+
+        base = base ? base + 1 : target;
+        return !streq(base, "tasks") && !streq(base, "cgroup.procs") && !streq(base, "cgroup.threads");
+}
+
 /* The task's start time, from /proc/PID/stat; -ESRCH if gone. */
 static int task_start_time(const Host *h, int pid, unsigned long long *ret) {
         _cleanup_free_ char *dir = procfs_task_dir(h, pid), *path = xasprintf("%s/stat", dir), *stat = NULL;
         Task t = {};
         int r;
 
-        if (read_attr(h->root_fd, path, &stat) < 0)
+        if (read_small_attr(h->root_fd, path, &stat) < 0)
                 return -ESRCH;
         r = procfs_parse_stat(stat, &t);
         free(t.comm);
@@ -41,7 +51,7 @@ static int task_check(const Host *h, int pid, unsigned long long start) {
 static int read_affinity(const Host *h, int pid, char **ret) {
         _cleanup_free_ char *dir = procfs_task_dir(h, pid), *path = xasprintf("%s/status", dir), *status = NULL;
 
-        if (read_attr(h->root_fd, path, &status) < 0)
+        if (read_small_attr(h->root_fd, path, &status) < 0)
                 return -ESRCH;
         return procfs_allowed_list(status, ret);
 }
@@ -86,7 +96,7 @@ int effect_read(const Backend *b, const Host *h, ChangeOp op, const char *target
                 /* 6.6+: cpumask shows the request minus isolated CPUs; the request is what we set */
                 if (streq(target, WQ_MASK) && h->has_wq_requested)
                         target = WQ_REQUESTED;
-                r = read_attr(h->root_fd, target, &s);
+                r = one_record(target) ? read_small_attr(h->root_fd, target, &s) : read_attr(h->root_fd, target, &s);
                 if (r >= 0) {
                         char *t = strstrip(s);
                         memmove(s, t, strlen(t) + 1);

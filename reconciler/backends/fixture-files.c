@@ -26,14 +26,20 @@ static int write_in_place(int fd, const char *content) {
 
 int fixture_write(const Host *h, const char *path, const char *content) {
         const char *base;
-        _cleanup_close_ int dfd = open_parent(h, path, &base), old = -1;
+        _cleanup_close_ int dfd = open_parent(h, path, &base);
+
+        if (dfd < 0)
+                return dfd;
+        return fixture_write_at(dfd, base, content);
+}
+
+int fixture_write_at(int dfd, const char *base, const char *content) {
+        _cleanup_close_ int old = -1;
         _cleanup_free_ char *tmp = NULL;
         struct stat st;
         mode_t mode = 0644;
         int fd, r;
 
-        if (dfd < 0)
-                return dfd;
         if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 if (!S_ISREG(st.st_mode))
                         return -EINVAL;
@@ -56,7 +62,8 @@ int fixture_write(const Host *h, const char *path, const char *content) {
                 if (r == -EBUSY && old >= 0)
                         r = write_in_place(old, content);
         }
-        (void) unlinkat(dfd, tmp, 0);
+        if (r < 0)
+                (void) unlinkat(dfd, tmp, 0); /* renamed away otherwise */
         return r;
 }
 

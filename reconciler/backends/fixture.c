@@ -9,6 +9,7 @@
  * below the root, as on the real host: a test serves one there. */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "backend.h"
 #include "fixture-cgroup.h"
@@ -23,25 +24,48 @@ static int write_line(const Host *h, const char *path, const char *value) {
         return fixture_write(h, path, content);
 }
 
+/* The IRQ's flags as the run read them, else from the tree's debugfs (an
+ * IRQ the plan did not look at closely, or a run that read no IRQs: a
+ * restore). */
+static bool irq_unmovable(const Host *h, unsigned irq) {
+        const Irq *q = host_find_irq(h, irq);
+        Irq flags = {};
+
+        if (!q || !q->details) {
+                _cleanup_free_ char *path = xasprintf("/sys/kernel/debug/irq/irqs/%u", irq), *dbg = NULL;
+                if (read_attr(h->root_fd, path, &dbg) >= 0)
+                        irq_parse_debugfs(dbg, &flags);
+                q = &flags;
+        }
+        return q && (q->managed || q->per_cpu || q->no_balancing);
+}
+
 /* An IRQ's list and mask files show the same CPUs; managed, per-CPU and
- * no-balancing IRQs refuse with EIO, as the kernel does. */
+ * no-balancing IRQs refuse with EIO, as the kernel does. Both files through
+ * one lookup of the IRQ's directory. */
 static int write_irq_affinity(const Host *h, const char *path, const char *value) {
         unsigned irq;
         _cleanup_free_ char *num = xstrndup(path + strlen("/proc/irq/"), strcspn(path + strlen("/proc/irq/"), "/"));
+        _cleanup_free_ char *dir = NULL, *list = xasprintf("%s\n", value);
+        _cleanup_close_ int dfd = -1;
+        struct stat st;
         int r;
 
         if (safe_atou(num, &irq) < 0)
                 return -EINVAL;
-        for (size_t i = 0; i < h->n_irqs; i++)
-                if (h->irqs[i].number == irq && (h->irqs[i].managed || h->irqs[i].per_cpu || h->irqs[i].no_balancing))
-                        return -EIO;
-        r = write_line(h, path, value);
-        _cleanup_free_ char *mask_file = xasprintf("/proc/irq/%u/smp_affinity", irq);
-        if (r >= 0 && path_exists(h->root_fd, mask_file)) {
+        if (irq_unmovable(h, irq))
+                return -EIO;
+        dir = xasprintf("/proc/irq/%u", irq);
+        dfd = root_openat(h->root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
+        if (dfd < 0)
+                return dfd;
+        r = fixture_write_at(dfd, "smp_affinity_list", list);
+        if (r >= 0 && fstatat(dfd, "smp_affinity", &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 CpuSet s = {};
                 if (cpuset_parse_list(value, &s) >= 0) {
                         _cleanup_free_ char *m = cpuset_format_mask(&s, h->nr_cpu_ids);
-                        r = write_line(h, mask_file, m);
+                        _cleanup_free_ char *line = xasprintf("%s\n", m);
+                        r = fixture_write_at(dfd, "smp_affinity", line);
                 }
                 cpuset_free(&s);
         }

@@ -64,6 +64,28 @@ static bool is_irqbalance(const Host *h, unsigned pid) {
         return read_attr(h->root_fd, path, &comm) >= 0 && streq(strstrip(comm), "irqbalance");
 }
 
+/* Under systemd, with a v2 (or hybrid's unified) hierarchy, irqbalance runs
+ * as its unit: the unit's cgroup.procs names it, one file instead of every
+ * process's comm (one started by hand outside its unit is not seen there). */
+static bool unit_known(const Host *h) {
+        return (h->loaded & HOST_CGROUPS) && h->cg.systemd && h->cg.v2_mount;
+}
+
+static int from_unit(const Host *h) {
+        _cleanup_free_ char *path = xasprintf("%s/system.slice/irqbalance.service/cgroup.procs", h->cg.v2_mount);
+        _cleanup_free_ char *procs = NULL;
+        char *save = NULL;
+
+        if (read_attr(h->root_fd, path, &procs) < 0)
+                return -ESRCH;
+        for (char *l = strtok_r(procs, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                unsigned pid;
+                if (safe_atou(l, &pid) >= 0 && pid > 1 && is_irqbalance(h, pid))
+                        return (int) pid;
+        }
+        return -ESRCH;
+}
+
 /* The running irqbalance and its socket directory (opened once: the host is
  * read once per run). */
 typedef struct Daemon {
@@ -102,7 +124,9 @@ static int locate(const Host *h, Daemon *ret) {
                 for (size_t i = 0; i < h->n_tasks && found < 0; i++)
                         if (h->tasks[i].pid == h->tasks[i].tgid && streq_ptr(h->tasks[i].comm, "irqbalance"))
                                 found = h->tasks[i].pid;
-        } else if (found < 0 && list_numeric(h->root_fd, "/proc", &l) >= 0) {
+        } else if (found < 0 && unit_known(h))
+                found = from_unit(h);
+        else if (found < 0 && list_numeric(h->root_fd, "/proc", &l) >= 0) {
                 /* PID 1 is the init system, whatever its name */
                 for (size_t i = 0; i < l.n && found < 0; i++) {
                         unsigned pid;

@@ -19,7 +19,9 @@
 int irqbalance_parse_setup(const char *reply, char **ret_banned_list, unsigned *ret_sleep);
 
 /* The running irqbalance below the host's root: a process whose comm is
- * "irqbalance", preferring one whose socket is there. -ESRCH when none. */
+ * "irqbalance", preferring one whose socket is there; without a socket, on
+ * systemd hosts with a v2 hierarchy the one in irqbalance.service's cgroup,
+ * elsewhere any process. -ESRCH when none. */
 int irqbalance_find(const Host *h, int *ret_pid);
 
 /* The banned CPUs of the running irqbalance (ret_pid may be NULL).

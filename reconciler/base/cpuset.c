@@ -41,8 +41,15 @@ int cpuset_add_range(CpuSet *s, unsigned first, unsigned last) {
                 return -EINVAL;
         if (last >= CPUSET_MAX_CPUS)
                 return -ERANGE;
-        for (unsigned c = first; c <= last; c++)
-                (void) cpuset_add(s, c);
+        /* a word at a time: "0-1023" is 16 stores, not 1024 */
+        ensure_words(s, last / WORD_BITS + 1);
+        for (unsigned w = first / WORD_BITS; w <= last / WORD_BITS; w++) {
+                unsigned lo = w == first / WORD_BITS ? first % WORD_BITS : 0;
+                unsigned hi = w == last / WORD_BITS ? last % WORD_BITS : WORD_BITS - 1;
+                uint64_t bits = (hi == WORD_BITS - 1 ? ~UINT64_C(0) : (UINT64_C(1) << (hi + 1)) - 1) &
+                                ~((UINT64_C(1) << lo) - 1);
+                s->words[w] |= bits;
+        }
         return 0;
 }
 
@@ -237,9 +244,12 @@ int cpuset_parse_list(const char *input, CpuSet *ret) {
                                 p = skip_blanks(p);
                         }
                 }
-                for (unsigned c = first; c <= last; c++)
-                        if ((c - first) % group < used)
-                                (void) cpuset_add(&s, c);
+                if (used == group)
+                        (void) cpuset_add_range(&s, first, last);
+                else
+                        for (unsigned c = first; c <= last; c++)
+                                if ((c - first) % group < used)
+                                        (void) cpuset_add(&s, c);
                 if (*p == 0)
                         break;
                 if (*p != ',') {

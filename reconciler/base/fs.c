@@ -42,7 +42,8 @@ int root_openat(int root_fd, const char *path, int flags, int mode) {
         return fd < 0 ? -errno : fd;
 }
 
-int read_file(int root_fd, const char *path, char **ret, size_t *ret_len) {
+/* one_record: a read shorter than asked is the end (see read_small_attr) */
+static int read_whole(int root_fd, const char *path, bool one_record, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = root_openat(root_fd, path, O_RDONLY, 0);
         _cleanup_free_ char *buf = NULL;
         size_t len = 0, cap = 4096;
@@ -61,6 +62,8 @@ int read_file(int root_fd, const char *path, char **ret, size_t *ret_len) {
                 if (n == 0)
                         break;
                 len += (size_t) n;
+                if (one_record && len < cap)
+                        break;
                 if (len == cap) {
                         if (cap >= MAX_FILE_SIZE)
                                 return -EFBIG;
@@ -75,10 +78,14 @@ int read_file(int root_fd, const char *path, char **ret, size_t *ret_len) {
         return 0;
 }
 
-int read_attr(int root_fd, const char *path, char **ret) {
+int read_file(int root_fd, const char *path, char **ret, size_t *ret_len) {
+        return read_whole(root_fd, path, false, ret, ret_len);
+}
+
+static int read_stripped(int root_fd, const char *path, bool one_record, char **ret) {
         size_t len;
         char *buf;
-        int r = read_file(root_fd, path, &buf, &len);
+        int r = read_whole(root_fd, path, one_record, &buf, &len);
 
         if (r < 0)
                 return r;
@@ -86,6 +93,14 @@ int read_attr(int root_fd, const char *path, char **ret) {
                 buf[len - 1] = 0;
         *ret = buf;
         return 0;
+}
+
+int read_attr(int root_fd, const char *path, char **ret) {
+        return read_stripped(root_fd, path, false, ret);
+}
+
+int read_small_attr(int root_fd, const char *path, char **ret) {
+        return read_stripped(root_fd, path, true, ret);
 }
 
 int write_attr(int root_fd, const char *path, const char *value) {

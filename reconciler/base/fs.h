@@ -16,7 +16,13 @@ int root_openat(int root_fd, const char *path, int flags, int mode);
 /* Whole file (kernel attributes: one bounded read loop, cap 16 MiB), with one
  * trailing newline stripped. -ENOENT / -ENOTDIR mean "absent". */
 int read_attr(int root_fd, const char *path, char **ret);
-/* Same without stripping, with length. */
+/* The same for a file the kernel makes in one piece (a sysfs attribute, a
+ * single_open procfs file such as /proc/PID/stat or an IRQ's
+ * smp_affinity_list, a regular file): a read shorter than asked is the end,
+ * so a small file costs one read, not two. Never for a seq_file of many
+ * records (/proc/mounts, cgroup.procs), whose reads stop at any record. */
+int read_small_attr(int root_fd, const char *path, char **ret);
+/* Same as read_attr without stripping, with length. */
 int read_file(int root_fd, const char *path, char **ret, size_t *ret_len);
 static inline bool errno_is_absent(int r) { return r == -ENOENT || r == -ENOTDIR; }
 

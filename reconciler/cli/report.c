@@ -14,7 +14,7 @@ int cmd_status(const Options *o) {
 
         if (session_open(&s, o, 0) < 0)
                 return 1;
-        host_load_parts(&s.host, HOST_CGROUPS);
+        host_load_parts(&s.host, HOST_CGROUPS | HOST_CPU_DETAILS);
         if (session_peek(&s) < 0)
                 return 1;
         if (s.have_config && session_active(&s, NULL, &active, &warnings) < 0)

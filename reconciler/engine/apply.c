@@ -94,42 +94,46 @@ static void record_result(Run *run, const Change *c, const char *ident) {
         forget_if_original(run, c, back);
 }
 
-static void apply_one(Run *run, const Change *c) {
-        _cleanup_free_ char *cur = NULL, *detail = NULL, *ident = ident_of(c), *kind = NULL;
+/* Journals a change's original before its step writes anything. Returns
+ * 1 when it made a new item (forgotten again if nothing gets written). */
+/* The original is what the plan observed under the lock, before this run
+ * wrote anything (a side effect of an earlier step of this run, such as a
+ * partition narrowing the workqueue mask, is not the host's original), or
+ * when the plan could not see it, what the run reads just before writing. */
+static int record(Run *run, const Change *c, const char *cur) {
+        _cleanup_free_ char *ident = ident_of(c), *kind = change_journal_kind(c);
+
+        return journal_record(run->j, kind, c->target, ident, c->op == OP_MKDIR ? "(absent)" : c->from ? c->from : cur,
+                              c->to, c->vm);
+}
+
+/* Journals a change's original before its step writes anything: 1 when it
+ * made a new item (forgotten again if nothing gets written), 0 when the
+ * item was journaled already, RECORD_LATE when only the current value can
+ * be the original. */
+#define RECORD_LATE 2
+static int record_original(Run *run, const Change *c) {
+        bool fresh = journal_find(run->j, c->target) == NULL;
         int r;
 
-        if (change_is_pending(c)) {
-                strlist_addf(&run->res->notes, "%s: not applied (libvirt not consulted or domain not running)",
-                             c->target);
+        if (!c->from && c->op != OP_MKDIR)
+                return RECORD_LATE;
+        r = record(run, c, NULL);
+        return r < 0 ? r : fresh;
+}
+
+/* A change whose original is on disk (or a restore): read, write, read back. */
+static void apply_one(Run *run, const Change *c, int recorded) {
+        _cleanup_free_ char *cur = NULL, *detail = NULL, *ident = ident_of(c);
+        int r;
+
+        if (c->op != OP_MOVE_TASKS && (r = check_current(run, c, ident, &cur)) != 0) {
+                if (recorded == 1)
+                        (void) journal_forget(run->j, c->target); /* new, and nothing written */
                 return;
         }
-        if (c->forget_only) {
-                r = journal_forget(run->j, c->target);
-                if (r < 0)
-                        err_add(run->res, c, "journal", r, NULL);
-                return;
-        }
-        if (c->op != OP_MOVE_TASKS && check_current(run, c, ident, &cur) != 0)
-                return;
-        if (!c->restore) {
-                kind = change_journal_kind(c);
-                /* The original is what the plan observed under the lock, before
-                 * this run wrote anything: a side effect of an earlier step of
-                 * this run (a partition narrowing the workqueue mask) is not the
-                 * host's original. */
-                r = journal_record(run->j, kind, c->target, ident,
-                                   c->op == OP_MKDIR ? "(absent)" : c->from ? c->from : cur, c->to, c->vm);
-                if (r < 0) {
-                        /* Without the original on disk, no write. */
-                        err_add(run->res, c, "cannot journal the original value, not changed", r, NULL);
-                        return;
-                }
-        }
-        /* The original is on disk before the write (one flush for the record
-         * and the previous change's read-back). */
-        r = journal_sync(run->j);
-        if (r < 0) {
-                err_add(run->res, c, "cannot flush the journal, not changed", r, NULL);
+        if (recorded == RECORD_LATE && ((r = record(run, c, cur)) < 0 || (r = journal_sync(run->j)) < 0)) {
+                err_add(run->res, c, "cannot journal the original value, not changed", r, NULL);
                 return;
         }
         r = effect_apply(run->b, run->h, c, c->to, &detail);
@@ -154,6 +158,57 @@ static void apply_one(Run *run, const Change *c) {
         record_result(run, c, ident);
 }
 
+static bool skipped_here(Run *run, const Change *c) {
+        if (change_is_pending(c)) {
+                strlist_addf(&run->res->notes, "%s: not applied (libvirt not consulted or domain not running)",
+                             c->target);
+                return true;
+        }
+        if (c->forget_only) {
+                int r = journal_forget(run->j, c->target);
+                if (r < 0)
+                        err_add(run->res, c, "journal", r, NULL);
+                return true;
+        }
+        return false;
+}
+
+/* One step: the changes of one kind in a row. The originals of all of them
+ * go to the journal and reach the disk with one flush, then the writes
+ * follow: each original is still on disk before the write that changes it,
+ * one fdatasync per step instead of one per change. Restores journal no
+ * original: a crash before their "forget" is caught up by the next run. */
+static size_t apply_step(Run *run, const Plan *p, size_t first) {
+        const Change *c0 = &p->changes[first];
+        size_t end = first + 1;
+
+        while (end < p->n_changes && p->changes[end].kind == c0->kind && p->changes[end].restore == c0->restore)
+                end++;
+        _cleanup_free_ int *state = xcalloc(end - first, sizeof(int)); /* record_original's, < 0: no write */
+        for (size_t i = first; i < end; i++) {
+                const Change *c = &p->changes[i];
+                int *st = &state[i - first];
+
+                if (skipped_here(run, c))
+                        *st = -ECANCELED;
+                else if (!c->restore && (*st = record_original(run, c)) < 0)
+                        /* Without the original on disk, no write. */
+                        err_add(run->res, c, "cannot journal the original value, not changed", *st, NULL);
+        }
+        int r = c0->restore ? 0 : journal_sync(run->j);
+        for (size_t i = first; i < end; i++) {
+                const Change *c = &p->changes[i];
+
+                if (state[i - first] < 0)
+                        continue;
+                if (r < 0)
+                        err_add(run->res, c, "cannot flush the journal, not changed", r, NULL);
+                else
+                        apply_one(run, c, state[i - first]);
+        }
+        return end;
+}
+
 int apply_plan(const Backend *b, const Host *h, Journal *j, const Plan *p, ApplyResult *ret) {
         ApplyResult res = {};
         Run run = { .b = b, .h = h, .j = j, .res = &res };
@@ -162,8 +217,8 @@ int apply_plan(const Backend *b, const Host *h, Journal *j, const Plan *p, Apply
         if (b->checkpoint)
                 b->checkpoint(0);
         j->lazy_sync = true;
-        for (size_t i = 0; i < p->n_changes; i++)
-                apply_one(&run, &p->changes[i]);
+        for (size_t i = 0; i < p->n_changes;)
+                i = apply_step(&run, p, i);
         for (size_t i = 0; i < p->forget.n; i++)
                 (void) journal_forget(j, p->forget.v[i]);
         if (b->finish) {
@@ -173,6 +228,7 @@ int apply_plan(const Backend *b, const Host *h, Journal *j, const Plan *p, Apply
                         strlist_addf(&res.errors, "%s", detail ? detail : strerror(-r));
         }
         (void) journal_sync(j);
+        journal_items_pack(j);
         j->lazy_sync = false;
         r = journal_compact(j);
         if (r < 0)

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <limits.h>
+#include <stdio.h>
+
 #include "pipeline.h"
 #include "planner.h"
 #include "resource.h"
@@ -11,6 +14,65 @@ HostParts pipeline_host_parts(void) {
         return parts;
 }
 
+/* Power files only of the CPUs the power resource plans: those of active
+ * VMs with a power profile (journaled ones come back through the restores,
+ * which read each item on their own). */
+static void scope_power(const PipelineInput *in) {
+        CpuSet cpus = {};
+        unsigned floor = UINT_MAX; /* the lowest latency limit: faster states stay enabled */
+
+        for (size_t i = 0; i < in->active->n; i++) {
+                const Vm *vm = config_find_vm(in->cfg, in->active->v[i]);
+                const PowerProfile *pp = vm && vm->power ? config_find_profile(in->cfg, vm->power) : NULL;
+                if (!vm || !vm->power)
+                        continue;
+                cpuset_or(&cpus, &vm->cpus);
+                if (pp && pp->has_max_latency && pp->max_wakeup_latency_us < floor)
+                        floor = pp->max_wakeup_latency_us;
+        }
+        host_scope_power(in->host, &cpus, floor);
+        cpuset_free(&cpus);
+}
+
+static void add_irq(unsigned **v, size_t *n, const char *target) {
+        unsigned irq;
+        int end = 0;
+
+        if (sscanf(target, "/proc/irq/%u/smp_affinity_list%n", &irq, &end) == 1 && target[end] == 0)
+                *(unsigned *) array_push(v, n, sizeof(unsigned)) = irq;
+}
+
+/* An IRQ's flags (which the kernel will not let move) and name matter only
+ * where a plan changes or reports it: a first plan without them names those
+ * IRQs, and their details are read (true when anything was read). A
+ * movable-looking IRQ the first plan leaves alone stays alone whatever its
+ * flags. */
+static bool irq_details(Host *h, const Plan *p) {
+        _cleanup_free_ unsigned *v = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < p->n_changes; i++)
+                if (p->changes[i].kind == KIND_IRQ)
+                        add_irq(&v, &n, p->changes[i].target);
+        for (size_t i = 0; i < p->n_skipped; i++)
+                if (p->skipped[i].kind == KIND_IRQ)
+                        add_irq(&v, &n, p->skipped[i].target);
+        return host_load_irq_details(h, v, n);
+}
+
+/* With no VM active, every resource plans nothing but restores, which read
+ * their items themselves; carrying them out needs the cgroup layout, the
+ * workqueue files and, on cgroup v1, the tasks (moved back to the root
+ * set). IRQs, power and v2's kernel threads are not read. */
+static HostParts host_parts(const PipelineInput *in) {
+        if (in->active->n > 0) {
+                host_set_partition(in->host, in->cfg->partition);
+                return pipeline_host_parts();
+        }
+        host_load_parts(in->host, HOST_CGROUPS);
+        return HOST_CGROUPS | HOST_WORKQUEUES | (in->host->cg.mode == CGROUP_V2 ? 0 : HOST_KTHREADS);
+}
+
 int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
         Reader rd;
         Plan p = {};
@@ -19,7 +81,8 @@ int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
         const JournalItem **need = NULL;
         size_t n_need = 0;
 
-        host_load_parts(in->host, pipeline_host_parts());
+        scope_power(in);
+        host_load_parts(in->host, host_parts(in));
         backend_reader(in->backend, in->host, &rd);
         ObserveInput oin = { .host = in->host, .cfg = in->cfg, .active = in->active, .reader = &rd };
         REGISTRY_FOREACH(res)
@@ -36,6 +99,14 @@ int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
 
         plan_input_init(&pin, &p);
         plan_forward(&pin, &p);
+        if (irq_details(in->host, &p)) {
+                /* the same plan, now with those IRQs' flags and names */
+                plan_input_done(&pin);
+                plan_free(&p);
+                p = (Plan) {};
+                plan_input_init(&pin, &p);
+                plan_forward(&pin, &p);
+        }
         plan_restore_needs(&pin, &p, &need, &n_need);
         for (size_t i = 0; i < n_need; i++) {
                 ChangeKind kind;

@@ -34,6 +34,8 @@ typedef struct Irq {
         CpuSet affinity;
         /* From debugfs (sys/kernel/debug/irq/irqs/N) where readable: */
         bool managed, per_cpu, no_balancing, flags_known;
+        bool details; /* flags looked for (host_load_irq_details) */
+        bool named;   /* name and chip looked for in /proc/interrupts */
 } Irq;
 
 /* The global unbound mask, and (6.6+) what was asked for: cpumask then
@@ -74,6 +76,7 @@ typedef struct Cgroups {
         StrList v2_controllers;      /* root cgroup.controllers */
         StrList v2_subtree_control;  /* root cgroup.subtree_control */
         StrList v2_children;         /* the root's child cgroups (hosts without systemd) */
+        char *partition;             /* v2: the VMs' cgroup below the mount (host_set_partition) */
 } Cgroups;
 
 typedef struct IdleState {
@@ -117,6 +120,7 @@ typedef struct Host {
 
         Irq *irqs;
         size_t n_irqs;
+        bool irq_debugfs;      /* sys/kernel/debug/irq/irqs exists */
         bool has_default_irq_affinity;
         CpuSet default_irq_affinity;
 
@@ -132,7 +136,10 @@ typedef struct Host {
 
         Cgroups cg;
 
-        CpuPower *power; /* per CPU, nr_cpu_ids entries */
+        CpuPower *power; /* per CPU, nr_cpu_ids entries; only those in power_scope read when scoped */
+        bool power_scoped;
+        CpuSet power_scope;
+        unsigned power_idle_floor_us; /* idle states this fast are never disabled by the plan */
         FreqPolicy *policies;
         size_t n_policies;
         char *cpufreq_driver, *cpuidle_driver;
@@ -153,7 +160,17 @@ typedef enum HostParts {
          * cgroup (where every kernel thread lives) are read, so the cost
          * follows CPUs, not the host's threads; elsewhere all tasks. */
         HOST_KTHREADS = 1 << 6,
-        HOST_ALL = 0xff,
+        /* Package, die, core id and L3 of each CPU, the CPU model: for the
+         * eyes (status, doctor); the topology proper is the SMT siblings. */
+        HOST_CPU_DETAILS = 1 << 7,
+        /* Every IRQ's flags (debugfs) and name (/proc/interrupts); a plan
+         * reads them only for its IRQs (host_load_irq_details). */
+        HOST_IRQ_DETAILS = 1 << 8,
+        /* cgroup v2: the processes in the VMs' partition cgroup and below
+         * (host_set_partition), added to the tasks read so far; nothing
+         * when every task is read. */
+        HOST_PARTITION_PROCS = 1 << 9,
+        HOST_ALL = 0x3ff,
 } HostParts;
 
 /* Reads the host below root. Absent files are facts, not errors; a missing
@@ -163,11 +180,30 @@ int host_load(const char *root, HostParts parts, Host *ret, char **ret_error);
  * first, then the parts a run needs, each read once. */
 int host_open(const char *root, Host *ret, char **ret_error);
 void host_load_parts(Host *h, HostParts parts);
+/* Before HOST_POWER is loaded: per-CPU power files only for these CPUs,
+ * cpufreq settings only of policies covering one of them, and an idle
+ * state's "disable" only when its exit latency is above idle_floor_us (what
+ * a plan of the VMs on them needs); without a scope, all. */
+void host_scope_power(Host *h, const CpuSet *cpus, unsigned idle_floor_us);
 void host_free(Host *h);
 /* model/tasks.c, for host_load_parts: every task, or (only_root, cgroup v2)
  * the tasks of the root cgroup. */
 void host_load_tasks(Host *h, bool only_root);
+void host_load_subtree_procs(Host *h, const char *rel);
+/* The VMs' cgroup (config host.partition) for HOST_PARTITION_PROCS. */
+void host_set_partition(Host *h, const char *partition);
+/* From /proc/version: -EINVAL when it does not say. */
+int host_kernel_version(const Host *h, unsigned *ret_major, unsigned *ret_minor);
 void host_free_tasks(Host *h);
+
+/* model/host-irqs.c: an IRQ by number (NULL when the host has none); the
+ * details (flags, name) of these IRQs (true when any was not read yet), and
+ * of all. */
+const Irq *host_find_irq(const Host *h, unsigned number);
+bool host_load_irq_details(Host *h, const unsigned *numbers, size_t n);
+void host_load_all_irq_details(Host *h);
+/* The flags of a debugfs irqs/N file. */
+void irq_parse_debugfs(const char *dbg, Irq *q);
 
 /* procfs parsers, the only ones: "pid (comm) S ppid ..." fields of stat, and
  * the Cpus_allowed_list line of status. */

@@ -69,26 +69,30 @@ static char *cgroup_of(const char *content, CgroupMode mode) {
         return NULL;
 }
 
-static void load_task(Host *h, const char *dir, int tgid) {
+/* cgroup: the task's cgroup when known already (the root cgroup's
+ * cgroup.procs lists it), else read from procfs. */
+static void load_task(Host *h, const char *dir, int tgid, const char *cgroup) {
         _cleanup_free_ char *stat = NULL, *status = NULL, *cg = NULL;
         char path[512];
         Task t = {};
 
         snprintf(path, sizeof path, "%s/stat", dir);
-        if (read_attr(h->root_fd, path, &stat) < 0 || procfs_parse_stat(stat, &t) < 0) {
+        if (read_small_attr(h->root_fd, path, &stat) < 0 || procfs_parse_stat(stat, &t) < 0) {
                 free(t.comm);
                 return; /* vanished or unreadable: not ours to report */
         }
         t.pid = atoi(strrchr(dir, '/') + 1);
         t.tgid = tgid;
         snprintf(path, sizeof path, "%s/status", dir);
-        if (read_attr(h->root_fd, path, &status) >= 0) {
+        if (read_small_attr(h->root_fd, path, &status) >= 0) {
                 _cleanup_free_ char *l = NULL;
                 if (procfs_allowed_list(status, &l) >= 0)
                         (void) cpuset_parse_list(l, &t.allowed);
         }
         snprintf(path, sizeof path, "%s/cgroup", dir);
-        if (read_attr(h->root_fd, path, &cg) >= 0)
+        if (cgroup)
+                t.cgroup = xstrdup(cgroup);
+        else if (read_small_attr(h->root_fd, path, &cg) >= 0)
                 t.cgroup = cgroup_of(cg, h->cg.mode);
         *(Task *) array_push(&h->tasks, &h->n_tasks, sizeof(Task)) = t;
 }
@@ -106,13 +110,16 @@ void host_free_tasks(Host *h) {
         h->task_index = NULL;
 }
 
-/* One process and its threads. */
-static void load_process(Host *h, int pid) {
+/* One process and its threads; a kernel thread has none besides itself. */
+static void load_process(Host *h, int pid, const char *cgroup) {
         StrList tids = {};
         char path[256];
+        size_t n = h->n_tasks;
 
         snprintf(path, sizeof path, "/proc/%d", pid);
-        load_task(h, path, pid);
+        load_task(h, path, pid, cgroup);
+        if (h->n_tasks > n && task_is_kthread(&h->tasks[n]))
+                return;
         snprintf(path, sizeof path, "/proc/%d/task", pid);
         if (list_numeric(h->root_fd, path, &tids) < 0)
                 return;
@@ -120,7 +127,7 @@ static void load_process(Host *h, int pid) {
                 if (atoi(tids.v[j]) == pid)
                         continue;
                 snprintf(path, sizeof path, "/proc/%d/task/%s", pid, tids.v[j]);
-                load_task(h, path, pid);
+                load_task(h, path, pid, NULL);
         }
         strlist_free(&tids);
 }
@@ -150,9 +157,51 @@ void host_load_tasks(Host *h, bool only_root) {
                 h->tasks_partial = true;
         else if (list_numeric(h->root_fd, "/proc", &pids) < 0)
                 return;
+        /* The root cgroup's tasks are in "/" (v2's path), no need to ask each. */
         for (size_t i = 0; i < pids.n; i++)
-                load_process(h, atoi(pids.v[i]));
+                load_process(h, atoi(pids.v[i]), h->tasks_partial ? "/" : NULL);
         strlist_free(&pids);
+        index_tasks(h);
+}
+
+static int cmp_int(const void *a, const void *b) {
+        int x = *(const int *) a, y = *(const int *) b;
+        return (x > y) - (x < y);
+}
+
+/* The cgroup directory dir and every one below it: their processes. */
+static void subtree_pids(Host *h, const char *dir, int **pids, size_t *n) {
+        _cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", dir);
+        _cleanup_free_ int *ids = NULL;
+        StrList subs = {};
+        size_t k = 0;
+
+        (void) read_id_list(h->root_fd, procs, &ids, &k); /* a threaded cgroup has none */
+        for (size_t i = 0; i < k; i++)
+                *(int *) array_push(pids, n, sizeof(int)) = ids[i];
+        if (list_subdirs(h->root_fd, dir, &subs) < 0)
+                return;
+        for (size_t i = 0; i < subs.n; i++) {
+                _cleanup_free_ char *sub = xasprintf("%s/%s", dir, subs.v[i]);
+                subtree_pids(h, sub, pids, n);
+        }
+        strlist_free(&subs);
+}
+
+void host_load_subtree_procs(Host *h, const char *rel) {
+        _cleanup_free_ char *dir = xasprintf("%s/%s", h->cg.v2_mount, rel);
+        _cleanup_free_ int *pids = NULL;
+        char path[64];
+        size_t n = 0;
+
+        subtree_pids(h, dir, &pids, &n);
+        if (n > 1)
+                qsort(pids, n, sizeof(int), cmp_int);
+        for (size_t i = 0; i < n; i++)
+                if ((i == 0 || pids[i] != pids[i - 1]) && !host_find_task(h, pids[i])) {
+                        snprintf(path, sizeof path, "/proc/%d", pids[i]);
+                        load_task(h, path, pids[i], NULL);
+                }
         index_tasks(h);
 }
 

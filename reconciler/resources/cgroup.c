@@ -376,13 +376,14 @@ bool cgroup_partition_formed(const Host *h, const Config *c, const StrList *acti
 }
 
 /* v1 tells host tasks from kernel threads in the root set by their flags;
- * v2 looks for other tenants of the VMs' cgroup while the partition forms. */
+ * v2 looks for other tenants of the VMs' cgroup while the partition forms:
+ * the processes in that cgroup, not every task. */
 static HostParts cgroup_needs_now(const ObserveInput *in, const Observed *obs) {
         if (in->active->n == 0)
                 return 0;
         if (in->host->cg.mode == CGROUP_V1)
                 return HOST_TASKS;
-        return cgroup_partition_formed(in->host, in->cfg, in->active, obs) ? 0 : HOST_TASKS;
+        return cgroup_partition_formed(in->host, in->cfg, in->active, obs) ? 0 : HOST_PARTITION_PROCS;
 }
 
 /* Every file and unit property cgroup_plan looks at, read once. */

@@ -10,15 +10,19 @@
  * CPUs a VM now takes. The partition or the v1 move would narrow them
  * anyway, but 6.1 then forgets their own mask for good (6.12 remembers it):
  * narrowing them ourselves, before the cgroup step, journals the mask so
- * revert gives it back after the partition is gone. */
+ * revert gives it back after the partition is gone. Since Linux 6.2 the
+ * kernel keeps the mask a task asked for (sched_setaffinity's
+ * user_cpus_ptr) and applies it again when its cpuset widens, so on cgroup
+ * v2 there the tasks are not read for it (tasks_needs_now). */
 static void tasks_plan(const PlanInput *in, Plan *p) {
         const Host *h = in->host;
 
         if (cpuset_is_empty(&in->vm_cpus) || h->cg.mode == CGROUP_NONE)
                 return;
         if (h->tasks_partial) {
-                /* The partition stands (tasks_needs_now): no host task can be
-                 * on the VMs' CPUs, the ones narrowed when it formed stay so. */
+                /* The partition stands, or the kernel keeps the tasks' own
+                 * masks (tasks_needs_now): nothing to narrow; the ones
+                 * narrowed when it formed stay so. */
                 for (size_t i = 0; in->journal && i < in->journal->n_items; i++)
                         if (streq(in->journal->items[i].kind, "cpuset/affinity"))
                                 plan_claim(p, in->journal->items[i].target);
@@ -34,12 +38,25 @@ static void tasks_plan(const PlanInput *in, Plan *p) {
         }
 }
 
-/* Every task's own mask, except while the v2 partition stands as it should:
- * then the cost of a run follows CPUs, not the host's threads. */
+/* Linux before 6.2 forgets a task's own mask when its cpuset narrows it
+ * (an unknown version counts as such). */
+static bool kernel_forgets_masks(const Host *h) {
+        unsigned major, minor;
+
+        return host_kernel_version(h, &major, &minor) < 0 || major < 6 || (major == 6 && minor < 2);
+}
+
+/* Every task's own mask, except while the v2 partition stands as it should
+ * or where the kernel keeps it (v2, 6.2+): then the cost of a run follows
+ * CPUs, not the host's threads. */
 static HostParts tasks_needs_now(const ObserveInput *in, const Observed *obs) {
-        if (in->active->n == 0 || in->host->cg.mode == CGROUP_NONE)
+        const Host *h = in->host;
+
+        if (in->active->n == 0 || h->cg.mode == CGROUP_NONE)
                 return 0;
-        return cgroup_partition_formed(in->host, in->cfg, in->active, obs) ? 0 : HOST_TASKS;
+        if (h->cg.mode == CGROUP_V2 && !kernel_forgets_masks(h))
+                return 0;
+        return cgroup_partition_formed(h, in->cfg, in->active, obs) ? 0 : HOST_TASKS;
 }
 
 static void tasks_verify(const VerifyInput *in, Verify *v) {

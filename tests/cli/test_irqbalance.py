@@ -66,6 +66,12 @@ def add_process(root, pid):
         f.write("\n".join(out) + "\n")
     with open(os.path.join(dst, "cgroup"), "w") as f:
         f.write("0::/system.slice/irqbalance.service\n")
+    # and in its unit's cgroup, where systemd hosts run it
+    unit = os.path.join(root, "sys", "fs", "cgroup", "system.slice", "irqbalance.service")
+    if os.path.isdir(os.path.dirname(unit)):
+        os.makedirs(unit, exist_ok=True)
+        with open(os.path.join(unit, "cgroup.procs"), "a") as f:
+            f.write(f"{pid}\n")
 
 
 class FakeIrqbalance:

@@ -64,4 +64,20 @@ def _():
     assert p.returncode == 1 and "task 1470 (ffmpeg)" in p.stdout, (p.returncode, p.stdout)
 
 
+@check("6.2+ (Ryzen fixture, 6.12): the tenant is found in the partition cgroup, without reading every task")
+def _():
+    root = fixture_copy("ryzen-5950x")
+    scope = "/machine.slice/machine-qemu\\x2d2\\x2dother.scope"
+    put_in(root, 2120, scope)
+    cg = os.path.join(root, "sys", "fs", "cgroup") + scope
+    os.makedirs(cg)
+    with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+        f.write("2120\n")
+    cfg = os.path.join(EX, "ryzen-5950x-l3.yaml")
+    p = run("--root", root, "--config", cfg, "--libvirt", "no", "plan", "--activate", "gaming", "--output", "json")
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    doc = json.loads(p.stdout)
+    assert any("process 2120 (ffmpeg)" in e and scope in e for e in doc["errors"]), doc["errors"]
+
+
 finish()

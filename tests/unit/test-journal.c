@@ -88,6 +88,49 @@ Test(journal, originals_survive_and_reload, .init = setup, .fini = teardown) {
         free(path);
 }
 
+/* Forgetting leaves holes that lookups skip; a target forgotten and
+ * journaled again is one item; the file and a reload see only live items. */
+Test(journal, forget_many_then_record_again, .init = setup, .fini = teardown) {
+        Journal j;
+        char *w = NULL, *e = NULL, target[64], orig[16];
+
+        cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
+        for (unsigned i = 0; i < 40; i++) {
+                snprintf(target, sizeof target, "/proc/irq/%u/smp_affinity_list", i);
+                snprintf(orig, sizeof orig, "0-%u", i + 1);
+                cr_assert_eq(journal_record(&j, "irq/write", target, "", orig, "0", "vm"), 0);
+        }
+        for (unsigned i = 0; i < 40; i += 2) {
+                snprintf(target, sizeof target, "/proc/irq/%u/smp_affinity_list", i);
+                cr_assert_eq(journal_forget(&j, target), 0);
+        }
+        for (unsigned i = 0; i < 40; i++) {
+                snprintf(target, sizeof target, "/proc/irq/%u/smp_affinity_list", i);
+                JournalItem *it = journal_find(&j, target);
+                if (i % 2 == 0)
+                        cr_assert_null(it, "%s was forgotten", target);
+                else {
+                        snprintf(orig, sizeof orig, "0-%u", i + 1);
+                        cr_assert_not_null(it, "%s", target);
+                        cr_assert_str_eq(it->original, orig);
+                }
+        }
+        cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/4/smp_affinity_list", "", "0-99", "0", "vm"), 0);
+        cr_assert_str_eq(journal_find(&j, "/proc/irq/4/smp_affinity_list")->original, "0-99");
+        journal_close(&j); /* the appended records, forget lines included */
+
+        for (int pass = 0; pass < 2; pass++) { /* as appended, then compacted */
+                cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
+                cr_assert_eq(j.n_items, 21);
+                cr_assert_str_eq(journal_find(&j, "/proc/irq/4/smp_affinity_list")->original, "0-99");
+                cr_assert_str_eq(journal_find(&j, "/proc/irq/39/smp_affinity_list")->original, "0-40");
+                cr_assert_null(journal_find(&j, "/proc/irq/38/smp_affinity_list"));
+                if (pass == 0)
+                        cr_assert_eq(journal_compact(&j), 0);
+                journal_close(&j);
+        }
+}
+
 Test(journal, torn_last_line_is_ignored, .init = setup, .fini = teardown) {
         Journal j;
         char *w = NULL, *e = NULL;

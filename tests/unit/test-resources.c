@@ -178,6 +178,25 @@ Test(power, low_latency_on_vm_cpus_only) {
         cr_assert_null(find("/sys/devices/system/cpu/cpu4/power/pm_qos_resume_latency_us"));
 }
 
+/* A plan reads the power files of the CPUs it plans; a wider scope on the
+ * same host, and HOST_ALL (doctor, status), read the others too. */
+Test(power, read_for_the_planned_cpus_only) {
+        load("i7-4790k", "desktop-4790k.yaml", "win10");
+        Host *h = &fx.host;
+        cr_assert(h->power[1].has_pm_qos);
+        cr_assert_not(h->power[0].has_pm_qos, "CPU 0 is the host's: not read");
+        CpuSet zero = {};
+        cr_assert_eq(cpuset_add(&zero, 0), 0);
+        host_scope_power(h, &zero, 0);
+        host_load_parts(h, HOST_POWER);
+        cr_assert(h->power[0].has_pm_qos && h->power[1].has_pm_qos);
+        cr_assert_not(h->power[4].has_pm_qos);
+        host_load_parts(h, HOST_ALL);
+        for (unsigned c = 0; c < h->nr_cpu_ids; c++)
+                cr_assert(h->power[c].has_pm_qos, "CPU %u", c);
+        cpuset_free(&zero);
+}
+
 TestSuite(pins, .fini = teardown);
 
 Test(pins, pending_without_libvirt) {

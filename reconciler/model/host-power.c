@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Per-CPU power state (PM QoS resume latency, idle states) and cpufreq
+ * policies, as the power resource plans them. A plan needs them only for
+ * the CPUs of active VMs with a power profile (host_scope_power): then the
+ * per-CPU files of other CPUs, the settings of policies not covering a
+ * scoped CPU and whether an idle state within every profile's latency limit
+ * is disabled are not read; doctor and status read all. */
+#include <stdio.h>
+
+#include "fs.h"
+#include "host-internal.h"
+
+void host_free_power(Host *h) {
+        for (unsigned c = 0; h->power && c < h->nr_cpu_ids; c++) {
+                free(h->power[c].pm_qos);
+                for (size_t k = 0; k < h->power[c].n_idle; k++)
+                        free(h->power[c].idle[k].name);
+                free(h->power[c].idle);
+        }
+        free(h->power);
+        h->power = NULL;
+        for (size_t i = 0; i < h->n_policies; i++) {
+                FreqPolicy *p = &h->policies[i];
+                free(p->name);
+                free(p->driver);
+                free(p->governor);
+                free(p->available_governors);
+                free(p->epp);
+                free(p->available_epp);
+                cpuset_free(&p->related);
+        }
+        free(h->policies);
+        h->policies = NULL;
+        h->n_policies = 0;
+        free(h->cpufreq_driver);
+        free(h->cpuidle_driver);
+        h->cpufreq_driver = h->cpuidle_driver = NULL;
+}
+
+void host_unscope_power(Host *h) {
+        if (!h->power_scoped)
+                return;
+        host_free_power(h);
+        h->loaded &= ~(unsigned) HOST_POWER;
+        h->power_scoped = false;
+        cpuset_free(&h->power_scope);
+}
+
+void host_scope_power(Host *h, const CpuSet *cpus, unsigned idle_floor_us) {
+        if (h->loaded & HOST_POWER) {
+                /* Read already: enough unless this scope is wider (another
+                 * plan on the same host); then read again. */
+                if (!h->power_scoped ||
+                    (cpuset_is_subset(cpus, &h->power_scope) && idle_floor_us >= h->power_idle_floor_us))
+                        return;
+                host_free_power(h);
+                h->loaded &= ~(unsigned) HOST_POWER;
+                cpuset_or(&h->power_scope, cpus);
+                if (idle_floor_us < h->power_idle_floor_us)
+                        h->power_idle_floor_us = idle_floor_us;
+                return;
+        }
+        h->power_scoped = true;
+        cpuset_copy(&h->power_scope, cpus);
+        h->power_idle_floor_us = idle_floor_us;
+}
+
+static bool in_scope(const Host *h, unsigned c) {
+        return !h->power_scoped || cpuset_isset(&h->power_scope, c);
+}
+
+static void load_cpu_power(Host *h, unsigned c) {
+        CpuPower *p = &h->power[c];
+        int fd = h->root_fd;
+        char path[512];
+
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/power/pm_qos_resume_latency_us", c);
+        p->pm_qos = host_read_str_or_null(fd, path);
+        p->has_pm_qos = p->pm_qos != NULL;
+        for (unsigned k = 0;; k++) {
+                _cleanup_free_ char *dis = NULL;
+                IdleState st = { .index = k };
+
+                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/name", c, k);
+                st.name = host_read_str_or_null(fd, path);
+                if (!st.name)
+                        break;
+                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/latency", c, k);
+                st.latency_us = (unsigned) host_read_ulong_or(fd, path, 0);
+                if (h->power_scoped && st.latency_us <= h->power_idle_floor_us) {
+                        /* within every limit: never disabled, not looked at */
+                        *(IdleState *) array_push(&p->idle, &p->n_idle, sizeof(IdleState)) = st;
+                        continue;
+                }
+                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/disable", c, k);
+                st.disabled = read_small_attr(fd, path, &dis) >= 0 && streq(strstrip(dis), "1");
+                *(IdleState *) array_push(&p->idle, &p->n_idle, sizeof(IdleState)) = st;
+        }
+}
+
+/* related_cpus is a space-separated list: "0 1 2 3" */
+static int read_related(int fd, const char *base, CpuSet *ret) {
+        _cleanup_free_ char *path = xasprintf("%s/related_cpus", base), *rel = NULL;
+
+        if (read_small_attr(fd, path, &rel) < 0)
+                return -ENOENT;
+        for (char *p = rel; *p; p++)
+                if (*p == ' ')
+                        *p = ',';
+        return cpuset_parse_list(strstrip(rel), ret);
+}
+
+/* One policy: its CPUs always, its settings where they are in scope (and
+ * the driver of the first one, the host's cpufreq driver). */
+static void load_policy(Host *h, const char *n) {
+        int fd = h->root_fd;
+        char base[256], path[512];
+        FreqPolicy pol = {};
+
+        snprintf(base, sizeof base, "/sys/devices/system/cpu/cpufreq/%s", n);
+        if (read_related(fd, base, &pol.related) < 0) {
+                cpuset_free(&pol.related);
+                return;
+        }
+        pol.name = xstrdup(n);
+        bool wanted = !h->power_scoped || cpuset_intersects(&pol.related, &h->power_scope);
+#define RD(field, file) (snprintf(path, sizeof path, "%s/" file, base), pol.field = host_read_str_or_null(fd, path))
+#define RU(field, file) (snprintf(path, sizeof path, "%s/" file, base), pol.field = host_read_ulong_or(fd, path, 0))
+        if (wanted || !h->cpufreq_driver)
+                RD(driver, "scaling_driver");
+        if (wanted) {
+                RD(governor, "scaling_governor");
+                RD(available_governors, "scaling_available_governors");
+                RD(epp, "energy_performance_preference");
+                RD(available_epp, "energy_performance_available_preferences");
+                RU(cpuinfo_min, "cpuinfo_min_freq");
+                RU(cpuinfo_max, "cpuinfo_max_freq");
+                RU(scaling_min, "scaling_min_freq");
+                RU(scaling_max, "scaling_max_freq");
+        }
+#undef RD
+#undef RU
+        pol.has_epp = pol.epp != NULL;
+        if (!h->cpufreq_driver && pol.driver)
+                h->cpufreq_driver = xstrdup(pol.driver);
+        *(FreqPolicy *) array_push(&h->policies, &h->n_policies, sizeof(FreqPolicy)) = pol;
+}
+
+void host_load_power(Host *h) {
+        StrList pols = {};
+
+        h->power = xcalloc(h->nr_cpu_ids, sizeof(CpuPower));
+        h->cpuidle_driver = host_read_str_or_null(h->root_fd, "/sys/devices/system/cpu/cpuidle/current_driver");
+        for (unsigned c = 0; c < h->nr_cpu_ids; c++)
+                if (in_scope(h, c))
+                        load_cpu_power(h, c);
+
+        if (list_dir(h->root_fd, "/sys/devices/system/cpu/cpufreq", &pols) < 0)
+                return;
+        for (size_t i = 0; i < pols.n; i++)
+                if (startswith(pols.v[i], "policy"))
+                        load_policy(h, pols.v[i]);
+        strlist_free(&pols);
+}
