@@ -27,10 +27,18 @@ wait_sock() {
 }
 banned() {
     python3 - "$(sock)" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(10)
-s.connect(sys.argv[1])
+import socket, sys, time
+# irqbalance accepts one connection at a time, from its main loop: retry
+# while its backlog is full (a rescan holds the loop for seconds here)
+for attempt in range(100):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20)
+    try:
+        s.connect(sys.argv[1])
+        break
+    except BlockingIOError:
+        s.close()
+        time.sleep(0.2)
 s.sendall(b"setup")
 data = b""
 while True:
