@@ -24,12 +24,14 @@
 #include "fs.h"
 #include "irqbalance.h"
 
-/* irqbalance answers from its main loop, and after a change of its banned
- * CPUs the rescan holds that loop for up to one sleep interval (10 s by
- * default; seen in the systemd guests, where 1 s and 5 s limits failed the
- * request after every change); connect(2) waits this long too while its
- * one-connection backlog is full. */
-#define IO_TIMEOUT_MS 12000
+/* irqbalance answers from its main loop. A read gets a few seconds (a run,
+ * the hook included, must not hang on a stuck irqbalance). After a change
+ * of its banned CPUs the rescan holds that loop for up to one sleep
+ * interval (10 s by default; seen in the systemd guests, where 1 s and 5 s
+ * limits failed the requests of every change), so a change waits longer.
+ * connect(2) waits as long while the one-connection backlog is full. */
+#define READ_TIMEOUT_MS 3000
+#define CHANGE_TIMEOUT_MS 12000
 #define MAX_REPLY (1u << 20)
 #define POLL_MS 200
 #define MAX_WAIT_S 30u /* for a rescan, whatever irqbalance's interval */
@@ -181,8 +183,8 @@ static int check_peer(int fd) {
         return peer.uid == 0 || peer.uid == geteuid() ? 0 : -EPERM;
 }
 
-static int connect_irqbalance(const Host *h, const Daemon *d, int *ret_fd) {
-        struct timeval tv = { .tv_sec = IO_TIMEOUT_MS / 1000 };
+static int connect_irqbalance(const Host *h, const Daemon *d, int timeout_ms, int *ret_fd) {
+        struct timeval tv = { .tv_sec = timeout_ms / 1000 };
         struct sockaddr_un addr = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         _cleanup_free_ char *name = xasprintf("irqbalance%d.sock", d->pid);
@@ -234,7 +236,7 @@ static long long now_ms(void) {
 
 /* One command in one message with our credentials, as irqbalance requires;
  * the whole answer (until irqbalance closes) when ret_reply is given. */
-static int request(const Host *h, const Daemon *d, const char *cmd, char **ret_reply) {
+static int request(const Host *h, const Daemon *d, const char *cmd, int timeout_ms, char **ret_reply) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         struct ucred cred = { .pid = getpid(), .uid = geteuid(), .gid = getegid() };
@@ -251,7 +253,7 @@ static int request(const Host *h, const Daemon *d, const char *cmd, char **ret_r
         ssize_t n;
         int r;
 
-        r = connect_irqbalance(h, d, &fd);
+        r = connect_irqbalance(h, d, timeout_ms, &fd);
         if (r < 0)
                 return r;
         cm->cmsg_level = SOL_SOCKET;
@@ -269,7 +271,7 @@ static int request(const Host *h, const Daemon *d, const char *cmd, char **ret_r
                 return 0;
 
         buf = xmalloc(cap + 1);
-        deadline = now_ms() + IO_TIMEOUT_MS;
+        deadline = now_ms() + timeout_ms;
         for (;;) {
                 struct pollfd p = { .fd = fd, .events = POLLIN };
                 long long left = deadline - now_ms();
@@ -303,9 +305,9 @@ static int request(const Host *h, const Daemon *d, const char *cmd, char **ret_r
         return 0;
 }
 
-static int read_setup(const Host *h, const Daemon *d, char **ret_list, unsigned *ret_sleep) {
+static int read_setup(const Host *h, const Daemon *d, int timeout_ms, char **ret_list, unsigned *ret_sleep) {
         _cleanup_free_ char *reply = NULL;
-        int r = request(h, d, "setup", &reply);
+        int r = request(h, d, "setup", timeout_ms, &reply);
 
         if (r < 0)
                 return r;
@@ -319,7 +321,7 @@ int irqbalance_read(const Host *h, char **ret_banned_list, int *ret_pid) {
 
         if (r < 0)
                 return r;
-        r = read_setup(h, &d, ret_banned_list, NULL);
+        r = read_setup(h, &d, READ_TIMEOUT_MS, ret_banned_list, NULL);
         if (r >= 0 && ret_pid)
                 *ret_pid = d.pid;
         daemon_done(&d);
@@ -338,13 +340,13 @@ int irqbalance_write(const Host *h, const char *list, char **ret_detail) {
                 return -EINVAL;
         r = locate(h, &d);
         if (r >= 0)
-                r = read_setup(h, &d, &cur, &sleep);
+                r = read_setup(h, &d, CHANGE_TIMEOUT_MS, &cur, &sleep);
         if (r < 0)
                 goto out;
         /* An empty list cannot be sent (irqbalance reads it as "not set"):
          * NULL gives the banned CPUs back to irqbalance's configuration. */
         cmd = cpuset_is_empty(&want) ? xstrdup("settings cpus NULL") : xasprintf("settings cpus %s", list);
-        r = request(h, &d, cmd, NULL);
+        r = request(h, &d, cmd, CHANGE_TIMEOUT_MS, NULL);
         if (r < 0)
                 goto out;
         /* irqbalance takes the list at its next rescan, one sleep interval at most. */
@@ -364,7 +366,7 @@ int irqbalance_write(const Host *h, const char *list, char **ret_detail) {
                 (void) nanosleep(&(struct timespec) { .tv_nsec = POLL_MS * 1000000L }, NULL);
                 free(cur);
                 cur = NULL;
-                r = read_setup(h, &d, &cur, NULL);
+                r = read_setup(h, &d, CHANGE_TIMEOUT_MS, &cur, NULL);
                 if (r < 0)
                         goto out;
         }
