@@ -24,11 +24,21 @@ static void widen(Counters *c, unsigned cpu) {
         c->n_cpus = cpu + 1;
 }
 
+/* One file's CPUs join the snapshot's: the first file sets them, every
+ * further one narrows them (see Counters.cpus). */
+static void merge_cpus(Counters *c, const CpuSet *file) {
+        if (c->n_files++ == 0)
+                cpuset_copy(&c->cpus, file);
+        else
+                cpuset_and(&c->cpus, file);
+}
+
 /* "CPU0 CPU1 CPU5": the columns. Grows every row to the new width. */
 static int parse_header(Counters *c, const char *line, unsigned **ret_cols, size_t *ret_n) {
         unsigned *cols = NULL, cpu;
         size_t n = 0;
         const char *p = line;
+        _cleanup_(cpuset_free) CpuSet cpus = {};
 
         while ((p = strstr(p, "CPU"))) {
                 p += 3;
@@ -38,11 +48,12 @@ static int parse_header(Counters *c, const char *line, unsigned **ret_cols, size
                 }
                 cols = xrealloc(cols, (n + 1) * sizeof(unsigned));
                 cols[n++] = cpu;
-                (void) cpuset_add(&c->cpus, cpu);
+                (void) cpuset_add(&cpus, cpu);
                 widen(c, cpu);
         }
         if (n == 0)
                 return -EINVAL;
+        merge_cpus(c, &cpus);
         *ret_cols = cols;
         *ret_n = n;
         return 0;
@@ -93,7 +104,7 @@ int counters_add_schedstat(Counters *c, const char *text) {
         _cleanup_free_ char *copy = xstrdup(text);
         char *save = NULL;
         size_t sched = SIZE_MAX; /* its row; the next is the wait's (rows may move as they grow) */
-        bool any = false;
+        _cleanup_(cpuset_free) CpuSet cpus = {};
 
         for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
                 unsigned cpu;
@@ -109,10 +120,12 @@ int counters_add_schedstat(Counters *c, const char *text) {
                 }
                 c->rows[sched].v[cpu] = f[2];
                 c->rows[sched + 1].v[cpu] = f[7];
-                (void) cpuset_add(&c->cpus, cpu);
-                any = true;
+                (void) cpuset_add(&cpus, cpu);
         }
-        return any ? 0 : -EINVAL;
+        if (cpuset_is_empty(&cpus))
+                return -EINVAL;
+        merge_cpus(c, &cpus);
+        return 0;
 }
 
 void counters_free(Counters *c) {

@@ -17,7 +17,11 @@ typedef struct CounterRow {
 } CounterRow;
 
 typedef struct Counters {
-        CpuSet cpus;    /* the CPUs this snapshot has a column for */
+        /* The CPUs every file of this snapshot has a column for: the online
+         * ones. /proc/softirqs has a column for each possible CPU, an offline
+         * one's frozen; /proc/interrupts and /proc/schedstat show online CPUs. */
+        CpuSet cpus;
+        unsigned n_files; /* files added */
         unsigned n_cpus; /* highest CPU + 1 */
         CounterRow *rows;
         size_t n_rows;
