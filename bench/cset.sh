@@ -1,0 +1,72 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Shield and give-back on a real kernel with cgroup v1: cpushield against
+# Debian's `cset shield --kthread on` / `cset shield --reset` and the
+# kernel's floor (bench/cset-floor.c: one write per TID into a new cpuset,
+# and back), at 100 / 1,000 / 10,000 extra threads (bench/cset-threads.c),
+# in ONE boot of the systemd guest (tests/vm/scenarios/bench-cset.sh; Debian
+# 12, kernel 6.1, hybrid cgroup layout; see tests/vm/README.md). Under QEMU
+# TCG absolute times are meaningless; only ratios within one boot compare.
+#
+#   bench/cset.sh [BUILD_DIR] [RUNS] [SIZES]   (default build, 3, 100,1000,10000)
+#
+# Prints the medians (wall seconds; CPU seconds of the command) and the
+# ratios cpushield/floor and cset/cpushield per size. CSET_KEEP=1 keeps
+# the work directory (the guest's log, run.log).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build}
+runs=${2:-3}
+sizes=${3:-100,1000,10000}
+out=$(mktemp -d "${TMPDIR:-/tmp}/cpushield-cset.XXXXXX")
+trap '[ -n "${CSET_KEEP:-}" ] && echo "kept $out" >&2 || rm -rf "$out"' EXIT
+
+cc -static -O2 -Wall -o "$out/cset-floor" "$here/bench/cset-floor.c"
+cc -static -O2 -Wall -pthread -o "$out/cset-threads" "$here/bench/cset-threads.c"
+"$here/tests/vm/run.sh" --guest systemd --kernel 6.1 --cgroup v1 \
+    --scenario "$here/tests/vm/scenarios/bench-cset.sh" --binary "$build/cpushield" \
+    --file "$out/cset-floor:/usr/bin/cset-floor" --file "$out/cset-threads:/usr/bin/cset-threads" \
+    --timeout 3600 --stall 300 --busy 0 --sleepers 0 \
+    --append "cpushield.bench_runs=$runs cpushield.bench_sizes=$sizes" > "$out/run.log" 2>&1 ||
+    { echo "cset: the guest failed, its log follows" >&2; cat "$out/run.log" >&2; exit 1; }
+grep -E '^INFO (kernel|size|before|after)' "$out/run.log" | sed 's/^INFO /# /'
+grep '^vm-run: kernel' "$out/run.log" | sed 's/^/# /'
+grep '^INFO BENCH ' "$out/run.log" | sed 's/^INFO BENCH //' > "$out/bench.txt"
+
+python3 - "$out/bench.txt" <<'PY'
+import collections, statistics, sys
+wall = collections.defaultdict(list)
+cpu = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+    k = (int(f["size"]), f["tool"], f["step"])
+    wall[k].append(float(f["wall"]))
+    cpu[k].append(float(f["cpu"]))
+med = {k: statistics.median(v) for k, v in wall.items()}
+cmed = {k: statistics.median(v) for k, v in cpu.items()}
+sizes = sorted({k[0] for k in med})
+tools = ["cset", "cpushield", "floor"]
+print("wall seconds, median (CPU seconds of the command), shield / give-back:")
+print()
+print("| threads | `cset shield --kthread on` / `--reset` | cpushield activate / deactivate+revert | one write per TID in C (the floor) |")
+print("| --- | --- | --- | --- |")
+def cell(n, t):
+    s, g = (n, t, "shield"), (n, t, "giveback")
+    if s not in med or g not in med:
+        return "-"
+    return f"{med[s]:.2f} s ({cmed[s]:.2f}) / {med[g]:.2f} s ({cmed[g]:.2f})"
+for n in sizes:
+    print(f"| {n:,} | " + " | ".join(cell(n, t) for t in tools) + " |")
+print()
+def r(a, b):
+    return f"{a / b:.1f}x" if b > 0 else "-"
+print("| threads | cpushield / floor: shield | give-back | cset / cpushield: shield | give-back |")
+print("| --- | --- | --- | --- | --- |")
+for n in sizes:
+    g = lambda t, s: med.get((n, t, s), 0)
+    print(f"| {n:,} | {r(g('cpushield','shield'), g('floor','shield'))} | {r(g('cpushield','giveback'), g('floor','giveback'))}"
+          f" | {r(g('cset','shield'), g('cpushield','shield'))} | {r(g('cset','giveback'), g('cpushield','giveback'))} |")
+print()
+print(f"runs per cell: {min(len(v) for v in wall.values())}")
+PY
