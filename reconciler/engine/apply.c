@@ -94,8 +94,6 @@ static void record_result(Run *run, const Change *c, const char *ident) {
         forget_if_original(run, c, back);
 }
 
-/* Journals a change's original before its step writes anything. Returns
- * 1 when it made a new item (forgotten again if nothing gets written). */
 /* The original is what the plan observed under the lock, before this run
  * wrote anything (a side effect of an earlier step of this run, such as a
  * partition narrowing the workqueue mask, is not the host's original), or
