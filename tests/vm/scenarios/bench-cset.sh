@@ -31,14 +31,7 @@ info "cpuset mounts: $(grep cpuset /proc/mounts | tr '\n' ';')"
 echo 4194304 > /proc/sys/kernel/pid_max
 echo 200000 > /proc/sys/kernel/threads-max
 
-cat > /etc/cpushield.yaml <<'YAML'
-version: 1
-host: {cores: [0]}
-vms:
-  vm:
-    activation: manual
-    cores: [1, 2, 3]
-YAML
+vm_config /etc/cpushield.yaml manual
 
 # step SIZE TOOL STEP RUN CMD...: time CMD, print the BENCH line and the
 # check of what it left

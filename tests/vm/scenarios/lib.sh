@@ -124,3 +124,18 @@ irq_of_name() {
     awk -v re="$1" '$1 ~ /^[0-9]+:$/ && $NF ~ re { sub(":", "", $1); print $1 }' \
         /proc/interrupts
 }
+
+# vm_config FILE ACTIVATION [power]: the scenarios' configuration. The host
+# keeps core 0 (CPUs 0-1: QEMU numbers SMT siblings next to each other), VM
+# "vm" takes cores 1-3 (CPUs 2-7); with "power", a profile asking for 10 us
+# of wakeup latency on the VM's CPUs.
+vm_config() {
+    mkdir -p "$(dirname "$1")"
+    {
+        echo "version: 1"
+        echo "host: {cores: [0]}"
+        [ "${3:-}" != power ] || printf 'power_profiles:\n  ll: {max_wakeup_latency_us: 10}\n'
+        printf 'vms:\n  vm:\n    activation: %s\n    cores: [1, 2, 3]\n' "$2"
+        [ "${3:-}" != power ] || echo "    power: ll"
+    } > "$1"
+}

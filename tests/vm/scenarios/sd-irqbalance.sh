@@ -9,14 +9,7 @@
 . /lib/sdlib.sh
 
 CS="cpushield --config /etc/cpushield.yaml"
-cat > /etc/cpushield.yaml <<'YAML'
-version: 1
-host: {cores: [0]}
-vms:
-  vm:
-    activation: manual
-    cores: [1, 2, 3]
-YAML
+vm_config /etc/cpushield.yaml manual
 
 # irqbalance's socket (the newest), its "setup" reply's BANNED mask (hex).
 sock() { ls -t /run/irqbalance/irqbalance*.sock 2>/dev/null | head -n1; }

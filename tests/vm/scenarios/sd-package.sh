@@ -12,9 +12,7 @@ info "kernel $(uname -r) cgroup=$VM_CGROUP $(systemctl --version | head -n1)"
 ! command -v cpushield > /dev/null || fail no-cpushield-before "cpushield is already installed"
 
 # Load as services, and a task pinned by hand to a VM CPU.
-for i in 1 2; do systemd-run -q --unit=cst-busy$i sh -c 'while :; do :; done'; done
-sleep 1000 & pinned=$!
-vmhelper setaffinity $pinned 3 > /dev/null
+sd_load
 sleep 1
 phase snapshot
 sd_state > /tmp/sd-before
@@ -39,17 +37,7 @@ expect_eq apply-not-failed-without-config "$(systemctl show -p Result --value cp
 check nothing-journaled-without-config test ! -e /run/cpushield/journal
 
 mkdir -p /etc/cpushield
-cat > /etc/cpushield/cpushield.yaml <<'YAML'
-version: 1
-host: {cores: [0]}
-power_profiles:
-  ll: {max_wakeup_latency_us: 10}
-vms:
-  vm:
-    activation: always
-    cores: [1, 2, 3]
-    power: ll
-YAML
+vm_config /etc/cpushield/cpushield.yaml always power
 
 # The hardened service does the whole job.
 phase apply-service

@@ -15,23 +15,11 @@
 CS="cpushield --config /etc/cpushield.yaml"
 info "kernel $(uname -r) cgroup=$VM_CGROUP $(systemctl --version | head -n1)"
 
-cat > /etc/cpushield.yaml <<'YAML'
-version: 1
-host: {cores: [0]}
-power_profiles:
-  ll: {max_wakeup_latency_us: 10}
-vms:
-  vm:
-    activation: manual
-    cores: [1, 2, 3]
-    power: ll
-YAML
+vm_config /etc/cpushield.yaml manual power
 
 # Load as services, as on a real host, and a task pinned by hand to a VM CPU.
-for i in 1 2; do systemd-run -q --unit=cst-busy$i sh -c 'while :; do :; done'; done
 systemd-run -q --unit=cst-sleep sh -c 'i=0; while [ $i -lt 20 ]; do sleep 100000 & i=$((i + 1)); done; wait'
-sleep 1000 & pinned=$!
-vmhelper setaffinity $pinned 3 > /dev/null
+sd_load
 sleep 1
 
 phase snapshot

@@ -70,3 +70,11 @@ host_tasks_off() {
         k[1] != self && $2 !~ /kthread/ && $3 != "-" && cpulist_intersects($3, vm) { printf " %s:%s:%s", k[1], $3, $4 }' /tmp/tasks)
     expect_eq "$1" "${bad:-none}" none
 }
+
+# sd_load: two busy services (cst-busy1, cst-busy2), as on a real host, and
+# a task pinned by hand to VM CPU 3 ($pinned)
+sd_load() {
+    for i in 1 2; do systemd-run -q --unit=cst-busy$i sh -c 'while :; do :; done'; done
+    sleep 1000 & pinned=$!
+    vmhelper setaffinity $pinned 3 > /dev/null
+}

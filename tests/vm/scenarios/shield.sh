@@ -12,17 +12,7 @@ HOSTCPUS=0-1
 CS="cpushield --config /etc/cpushield.yaml"
 info "kernel $(uname -r) cgroup=$VM_CGROUP"
 
-cat > /etc/cpushield.yaml <<'YAML'
-version: 1
-host: {cores: [0]}
-power_profiles:
-  ll: {max_wakeup_latency_us: 10}
-vms:
-  vm:
-    activation: manual
-    cores: [1, 2, 3]
-    power: ll
-YAML
+vm_config /etc/cpushield.yaml manual power
 
 # hex mask without VM CPU bits (bits 2-7 = 0xfc)
 mask_clear_of_vm() { v=$(echo "$1" | tr -d ','); [ $(( 0x$v & 0xfc )) -eq 0 ]; }
