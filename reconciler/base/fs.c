@@ -27,16 +27,26 @@ static const char *relative(const char *path) {
 
 /* RESOLVE_IN_ROOT keeps absolute symlinks inside a fixture tree (a captured
  * /proc/self -> /proc/1234 stays in the tree); fall back to openat where
- * openat2 is missing (before Linux 5.6). */
+ * openat2 is missing (before Linux 5.6).
+ *
+ * openat2 fails with EAGAIN when a path walks ".." (every link under
+ * /sys/bus/pci/devices does) while a rename or mount happens anywhere on the
+ * machine; openat2(2) says to retry. Without the retry a busy host made a
+ * vfio device look driverless for one run and its vectors moved. Bounded,
+ * so a process renaming in a loop cannot keep us here. */
+#define OPENAT2_EAGAIN_RETRIES 64
+
 int root_openat(int root_fd, const char *path, int flags, int mode) {
         struct open_how how = {
                 .flags = (unsigned long long) (flags | O_CLOEXEC),
                 .mode = (unsigned long long) ((flags & O_CREAT) ? mode : 0),
                 .resolve = RESOLVE_IN_ROOT,
         };
-        int fd;
+        int fd, tries = 0;
 
-        fd = (int) syscall(SYS_openat2, root_fd, relative(path), &how, sizeof how);
+        do
+                fd = (int) syscall(SYS_openat2, root_fd, relative(path), &how, sizeof how);
+        while (fd < 0 && errno == EAGAIN && ++tries < OPENAT2_EAGAIN_RETRIES);
         if (fd < 0 && (errno == ENOSYS || errno == E2BIG))
                 fd = openat(root_fd, relative(path), flags | O_CLOEXEC, mode);
         return fd < 0 ? -errno : fd;

@@ -22,6 +22,7 @@
  *  full filesystem during compaction             real errno, no journal.tmp left, journal intact
  *  a journal that is a FIFO or a symlink         refused, no hang
  *  state dir of the running non-root user        trusted; another user's refused
+ *  renames elsewhere while a ".." link is read   every read sees the link (openat2 EAGAIN retried)
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -37,6 +38,7 @@
 #include "config.h"
 #include "host.h"
 #include "journal.h"
+#include "fs.h"
 #include "plan.h"
 
 #define I7_BOOT "8c0d4f7e-2b1a-4e5f-9d3c-6a7b8e9f0a1b"
@@ -614,4 +616,38 @@ Test(hostile, devices_file_keeps_only_well_formed_lines, .init = setup, .fini = 
         cr_assert_eq(j.devices.n, 0);
         journal_close(&j);
         free(dp);
+}
+
+/* A busy machine: something renames files in a loop (a package manager,
+ * journald, an editor) while cpushield reads a device's driver through
+ * /sys/bus/pci/devices/ADDR, a link that walks "..". openat2 then fails
+ * with EAGAIN now and then; every read must still see the driver, or the
+ * device looks unbound for a run and its vectors move to the host. */
+Test(hostile, renames_elsewhere_do_not_fail_reads, .init = setup, .fini = teardown) {
+        char *a = path_in(tmp, "a"), *b = path_in(tmp, "b");
+        int root_fd, failed = 0;
+        pid_t pid;
+
+        spew(a, "x", 1);
+        cr_assert_eq(root_open(FIXTURES_DIR "/xeon-2s", &root_fd), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0)
+                for (;;) {
+                        (void) rename(a, b);
+                        (void) rename(b, a);
+                }
+        for (int i = 0; i < 20000; i++) {
+                _cleanup_free_ char *link = NULL;
+                if (read_link(root_fd, "/sys/bus/pci/devices/0000:02:00.0/driver", &link) < 0)
+                        failed++;
+                else if (!streq(link, "../../../../bus/pci/drivers/vfio-pci"))
+                        failed++;
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(root_fd);
+        cr_assert_eq(failed, 0, "%d of 20000 reads of a device's driver failed while files were renamed", failed);
+        free(a);
+        free(b);
 }
