@@ -21,6 +21,13 @@ typedef struct Backend {
         int (*rmdir_cgroup)(const Host *h, const char *dir);
         /* One TID into dst_dir's task list (tasks on v1, cgroup.procs on v2). */
         int (*move_task)(const Host *h, const char *src_dir, const char *dst_dir, int tid);
+        /* Many TIDs, the way the kernel takes them: dst's list opened once,
+         * one write(2) per TID (what a shield of 10,000 threads costs is
+         * then what the kernel's own work costs). Counts the refusals, a
+         * TID that exited meanwhile (ESRCH) not among them. NULL: move_task
+         * per TID. */
+        void (*move_tasks)(const Host *h, const char *src_dir, const char *dst_dir, const int *tids, size_t n,
+                           size_t *ret_refused, int *ret_first_err);
         int (*set_affinity)(const Host *h, int pid, const CpuSet *cpus);
         int (*unit_read)(const Host *h, const char *unit, char **ret);
         int (*unit_write)(const Host *h, const char *unit, const CpuSet *cpus, const char *value, char **ret_detail);

@@ -158,14 +158,17 @@ static int move_all(const Backend *b, const Host *h, const char *src_dir, const 
                 pids = all;
                 n_pids = n_all;
         }
-        for (size_t i = 0; i < n_pids; i++) {
-                int r = b->move_task(h, src_dir, dst_dir, pids[i]);
-                if (r < 0 && r != -ESRCH) {
-                        refused++;
-                        if (!first_err)
-                                first_err = r;
+        if (b->move_tasks)
+                b->move_tasks(h, src_dir, dst_dir, pids, n_pids, &refused, &first_err);
+        else
+                for (size_t i = 0; i < n_pids; i++) {
+                        int r = b->move_task(h, src_dir, dst_dir, pids[i]);
+                        if (r < 0 && r != -ESRCH) {
+                                refused++;
+                                if (!first_err)
+                                        first_err = r;
+                        }
                 }
-        }
         if (refused)
                 *ret_detail = xasprintf("%zu of %zu tasks could not be moved to %s (first error: %s)", refused,
                                         n_pids, dst_file, strerror(-first_err));

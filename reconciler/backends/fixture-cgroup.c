@@ -186,8 +186,7 @@ static int cmp_int(const void *a, const void *b) {
 static int fixture_move_procs(const Host *h, const char *src_dir, const char *dst_dir, int tid, const int *s, size_t k) {
         int r;
 
-        const Task *t = host_find_task(h, tid);
-        int tgid = t ? t->tgid : tid;
+        int tgid = procfs_tgid(h, tid);
         _cleanup_free_ char *sp = xasprintf("%s/cgroup.procs", src_dir), *dp = xasprintf("%s/cgroup.procs", dst_dir);
         _cleanup_free_ int *a = NULL, *b = NULL;
         size_t na, nb, m = 0;
@@ -195,8 +194,7 @@ static int fixture_move_procs(const Host *h, const char *src_dir, const char *ds
 
         /* The process shows in every cgroup that holds one of its threads. */
         for (size_t i = 0; i < k; i++) {
-                const Task *o = host_find_task(h, s[i]);
-                if ((o ? o->tgid : s[i]) == tgid)
+                if (procfs_tgid(h, s[i]) == tgid)
                         still = true;
         }
         (void) read_id_list(h->root_fd, sp, &a, &na);
@@ -249,9 +247,7 @@ int fixture_move_task(const Host *h, const char *src_dir, const char *dst_dir, i
                 return r;
 
         /* /proc/TID/cgroup: the cpuset line (v1) or the unified one (v2). */
-        const Task *t = host_find_task(h, tid);
-        _cleanup_free_ char *pf = t && t->tgid != tid ? xasprintf("/proc/%d/task/%d/cgroup", t->tgid, tid)
-                                                      : xasprintf("/proc/%d/cgroup", tid);
+        _cleanup_free_ char *dir = procfs_task_dir(h, tid), *pf = xasprintf("%s/cgroup", dir);
         _cleanup_free_ char *content = NULL;
         const char *mount = is_v1_path(h, dst_dir) ? h->cg.v1_cpuset_mount : h->cg.v2_mount;
         const char *rel = dst_dir + strlen(mount);

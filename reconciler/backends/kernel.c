@@ -55,6 +55,33 @@ static int kernel_move_task(const Host *h, const char *src_dir, const char *dst_
         return write_attr(h->root_fd, file, id);
 }
 
+static void kernel_move_tasks(const Host *h, const char *src_dir, const char *dst_dir, const int *tids, size_t n,
+                              size_t *ret_refused, int *ret_first_err) {
+        bool v1 = h->cg.v1_cpuset_mount && startswith(dst_dir, h->cg.v1_cpuset_mount);
+        _cleanup_free_ char *file = xasprintf("%s/%s", dst_dir, v1 ? "tasks" : "cgroup.procs");
+        _cleanup_close_ int fd = root_openat(h->root_fd, file, O_WRONLY | O_NOCTTY, 0);
+        char id[32];
+
+        if (fd < 0) {
+                *ret_refused = n;
+                *ret_first_err = fd;
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                int len = snprintf(id, sizeof id, "%d", tids[i]);
+                ssize_t w;
+
+                do
+                        w = write(fd, id, (size_t) len);
+                while (w < 0 && errno == EINTR);
+                if (w < 0 && errno != ESRCH) {
+                        if (!*ret_first_err)
+                                *ret_first_err = -errno;
+                        (*ret_refused)++;
+                }
+        }
+}
+
 static int kernel_set_affinity(const Host *h, int pid, const CpuSet *cpus) {
         size_t sz = CPU_ALLOC_SIZE(CPUSET_MAX_CPUS);
         cpu_set_t *set = CPU_ALLOC(CPUSET_MAX_CPUS);
@@ -99,6 +126,7 @@ const Backend backend_kernel = {
         .mkdir_cgroup = kernel_mkdir_cgroup,
         .rmdir_cgroup = kernel_rmdir_cgroup,
         .move_task = kernel_move_task,
+        .move_tasks = kernel_move_tasks,
         .set_affinity = kernel_set_affinity,
         .unit_read = kernel_unit_read,
         .unit_write = kernel_unit_write,

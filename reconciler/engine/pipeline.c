@@ -73,6 +73,25 @@ static HostParts host_parts(const PipelineInput *in) {
         return HOST_CGROUPS | HOST_WORKQUEUES | (in->host->cg.mode == CGROUP_V2 ? 0 : HOST_KTHREADS);
 }
 
+/* Where only the root set's tasks were read (cgroup v1), the tasks an
+ * earlier run narrowed have left it for the host set: they are read too, so
+ * the plan keeps them (and their journaled masks) while their VMs run. */
+static void journaled_tasks(const PipelineInput *in) {
+        _cleanup_free_ int *pids = NULL;
+        size_t n = 0;
+
+        if (!in->journal || !(in->host->loaded & HOST_ROOT_SET) || !in->host->tasks_partial)
+                return;
+        for (size_t i = 0; i < in->journal->n_items; i++) {
+                const JournalItem *it = &in->journal->items[i];
+                int pid, end = 0;
+                if (streq(it->kind, "cpuset/affinity") && sscanf(it->target, "/proc/%d%n", &pid, &end) == 1 &&
+                    it->target[end] == 0)
+                        *(int *) array_push(&pids, &n, sizeof(int)) = pid;
+        }
+        host_load_tids(in->host, pids, n);
+}
+
 int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
         Reader rd;
         Plan p = {};
@@ -93,6 +112,7 @@ int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
                 if (res->needs_now)
                         more |= res->needs_now(&oin, obs);
         host_load_parts(in->host, more);
+        journaled_tasks(in);
         Devices devs = {};
         devices_load(in->host->root_fd, in->cfg, in->learned_devices, in->active, &devs);
         pin.devices = &devs;

@@ -312,6 +312,7 @@ int host_open(const char *root, Host *ret, char **ret_error) {
                 _cleanup_free_ char *rp = realpath(root, NULL);
                 h.real_root = rp && streq(rp, "/");
         }
+        h.thread_groups = xcalloc(1, sizeof(*h.thread_groups));
 
         r = load_topology(&h, ret_error);
         if (r < 0) {
@@ -333,10 +334,12 @@ void host_load_parts(Host *h, HostParts parts) {
                 host_unscope_power(h); /* HOST_ALL: every part in full */
         todo = parts & ~h->loaded;
 
-        if (todo & (HOST_TASKS | HOST_KTHREADS))
+        if (todo & (HOST_TASKS | HOST_KTHREADS | HOST_ROOT_SET))
                 todo |= HOST_CGROUPS & ~h->loaded; /* a task's cgroup path depends on the layout */
-        if ((todo & HOST_TASKS) && (h->loaded & HOST_KTHREADS))
-                todo &= ~HOST_KTHREADS; /* all tasks replace the root cgroup's */
+        if (todo & HOST_TASKS)
+                todo &= ~(HOST_KTHREADS | HOST_ROOT_SET); /* all tasks replace the partial reads */
+        if (todo & HOST_ROOT_SET)
+                todo &= ~HOST_KTHREADS; /* the root set comes with the kernel threads */
         if (todo & HOST_CGROUPS)
                 load_cgroups(h);
         if (todo & (HOST_IRQS | HOST_IRQ_DETAILS))
@@ -349,8 +352,12 @@ void host_load_parts(Host *h, HostParts parts) {
                 load_workqueues(h);
         if (todo & HOST_TASKS)
                 host_load_tasks(h, false);
-        else if ((todo & HOST_KTHREADS) && !(h->loaded & HOST_TASKS))
-                host_load_tasks(h, h->cg.mode == CGROUP_V2);
+        else if (todo & HOST_ROOT_SET)
+                host_load_v1_tasks(h, true);
+        else if ((todo & HOST_KTHREADS) && h->cg.mode == CGROUP_V2)
+                host_load_tasks(h, true);
+        else if (todo & HOST_KTHREADS)
+                host_load_v1_tasks(h, false);
         if ((todo & HOST_PARTITION_PROCS) && !(h->loaded & HOST_TASKS) && !(todo & HOST_TASKS) && h->tasks_partial &&
             h->cg.partition)
                 host_load_subtree_procs(h, h->cg.partition);
@@ -359,10 +366,10 @@ void host_load_parts(Host *h, HostParts parts) {
         if (todo & HOST_CPU_DETAILS)
                 load_details(h);
         h->loaded |= todo;
-        if (h->loaded & HOST_TASKS)
+        if (h->loaded & (HOST_TASKS | HOST_ROOT_SET))
                 h->loaded |= HOST_KTHREADS;
-        else if ((h->loaded & HOST_KTHREADS) && !h->tasks_partial)
-                h->loaded |= HOST_TASKS; /* not v2: every task was read */
+        if ((h->loaded & HOST_KTHREADS) && !h->tasks_partial)
+                h->loaded |= HOST_TASKS | HOST_ROOT_SET; /* every task was read */
 }
 
 void host_set_partition(Host *h, const char *partition) {
@@ -390,6 +397,9 @@ int host_load(const char *root, HostParts parts, Host *ret, char **ret_error) {
 }
 
 void host_free(Host *h) {
+        if (h->thread_groups)
+                free(h->thread_groups->v);
+        free(h->thread_groups);
         for (unsigned c = 0; h->cpus && c < h->nr_cpu_ids; c++)
                 cpuset_free(&h->cpus[c].siblings);
         free(h->cpus);

@@ -146,7 +146,8 @@ typedef struct Host {
 
         char *cmdline, *boot_id, *kernel;
         unsigned loaded; /* HostParts read so far */
-        bool tasks_partial; /* only the root cgroup's tasks were read (HOST_KTHREADS on v2) */
+        struct ThreadGroups *thread_groups; /* below --root: TID -> TGID, listed when first asked */
+        bool tasks_partial; /* not every task was read in full (HOST_KTHREADS, HOST_ROOT_SET) */
 } Host;
 
 typedef enum HostParts {
@@ -157,8 +158,9 @@ typedef enum HostParts {
         HOST_CGROUPS = 1 << 4,
         HOST_POWER = 1 << 5,
         /* Kernel threads at least: on cgroup v2 only the tasks of the root
-         * cgroup (where every kernel thread lives) are read, so the cost
-         * follows CPUs, not the host's threads; elsewhere all tasks. */
+         * cgroup (where every kernel thread lives), on v1 kthreadd's
+         * children, so the cost follows CPUs, not the host's threads;
+         * where neither can be read, all tasks. */
         HOST_KTHREADS = 1 << 6,
         /* Package, die, core id and L3 of each CPU, the CPU model: for the
          * eyes (status, doctor); the topology proper is the SMT siblings. */
@@ -170,7 +172,12 @@ typedef enum HostParts {
          * (host_set_partition), added to the tasks read so far; nothing
          * when every task is read. */
         HOST_PARTITION_PROCS = 1 << 9,
-        HOST_ALL = 0x3ff,
+        /* cgroup v1: the kernel threads in full and, of the root cpuset's
+         * other TIDs, the CPU mask (the rest only where it is narrower than
+         * the host): what moving them to the host set needs. Elsewhere, or
+         * where kthreadd's children cannot be read, every task. */
+        HOST_ROOT_SET = 1 << 10,
+        HOST_ALL = 0x7ff,
 } HostParts;
 
 /* Reads the host below root. Absent files are facts, not errors; a missing
@@ -189,6 +196,11 @@ void host_free(Host *h);
 /* model/tasks.c, for host_load_parts: every task, or (only_root, cgroup v2)
  * the tasks of the root cgroup. */
 void host_load_tasks(Host *h, bool only_root);
+/* cgroup v1: the kernel threads (HOST_KTHREADS), with the root set's tasks
+ * (HOST_ROOT_SET); every task where that cannot be done. */
+void host_load_v1_tasks(Host *h, bool with_root_set);
+/* These TIDs in full too, where they were not read (gone ones are not). */
+void host_load_tids(Host *h, const int *tids, size_t n);
 void host_load_subtree_procs(Host *h, const char *rel);
 /* The VMs' cgroup (config host.partition) for HOST_PARTITION_PROCS. */
 void host_set_partition(Host *h, const char *partition);
@@ -209,6 +221,22 @@ void irq_parse_debugfs(const char *dbg, Irq *q);
  * the Cpus_allowed_list line of status. */
 int procfs_parse_stat(const char *stat, Task *t);
 int procfs_allowed_list(const char *status, char **ret);
+/* Below --root a thread has no /proc/TID (the kernel has one for every
+ * TID): each TID's thread group from the task/ directories, sorted by TID,
+ * and a lookup in it (the TID itself when not found). */
+typedef struct ThreadGroup {
+        int tid, tgid;
+} ThreadGroup;
+typedef struct ThreadGroups {
+        ThreadGroup *v;
+        size_t n;
+        bool listed;
+} ThreadGroups;
+void procfs_thread_groups(int root_fd, ThreadGroup **ret, size_t *ret_n);
+int procfs_tgid_of(int tid, const ThreadGroup *v, size_t n);
+/* A TID's thread group: from the tasks read, else the kernel's
+ * /proc/TID/status, else (below --root) the tree's task/ directories. */
+int procfs_tgid(const Host *h, int tid);
 /* "/proc/PID" or "/proc/TGID/task/PID" for a thread. */
 char *procfs_task_dir(const Host *h, int pid);
 

@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Tasks as procfs shows them: /proc/PID/stat, status and cgroup of every
  * process and thread, and the one parser of each of those files. */
+#include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 
 #include "fs.h"
 #include "host.h"
 
 static void index_tasks(Host *h);
+
+static int cmp_int(const void *a, const void *b) {
+        int x = *(const int *) a, y = *(const int *) b;
+        return (x > y) - (x < y);
+}
 
 /* "pid (comm with spaces) S ppid ..." -> fields after the comm. */
 int procfs_parse_stat(const char *stat, Task *t) {
@@ -148,6 +155,220 @@ static int root_cgroup_pids(Host *h, StrList *ret) {
         return 0;
 }
 
+/* Every kernel thread but kthreadd is a child of kthreadd (PID 2), and
+ * /proc/2/task/2/children lists them in one read (CONFIG_PROC_CHILDREN,
+ * on in Debian's kernels). Sorted PIDs, or -ENOENT where it cannot say. */
+static int kthread_pids(Host *h, int **ret, size_t *ret_n) {
+        _cleanup_free_ char *s = NULL;
+        int *v = NULL;
+        size_t n = 0;
+        char *save = NULL;
+        int r = read_attr(h->root_fd, "/proc/2/task/2/children", &s);
+
+        if (r < 0)
+                return r;
+        *(int *) array_push(&v, &n, sizeof(int)) = 2;
+        for (char *tok = strtok_r(s, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+                unsigned pid;
+                if (safe_atou(tok, &pid) >= 0 && pid > 2 && pid <= INT_MAX)
+                        *(int *) array_push(&v, &n, sizeof(int)) = (int) pid;
+        }
+        qsort(v, n, sizeof(int), cmp_int);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* cgroup v1 and no VM active: the kernel threads are all a run needs
+ * (restores read their own items); -ENOENT where kthreadd does not say. */
+static int load_kthreads(Host *h) {
+        _cleanup_free_ int *k = NULL;
+        size_t n;
+        char path[64];
+        int r = kthread_pids(h, &k, &n);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                snprintf(path, sizeof path, "/proc/%d", k[i]);
+                load_task(h, path, k[i], NULL);
+        }
+        h->tasks_partial = true;
+        return 0;
+}
+
+/* A task's own CPU mask: the real kernel answers sched_getaffinity for any
+ * TID (one syscall, no file); below --root a tree has the status file of a
+ * process at /proc/PID and of a thread at /proc/TGID/task/TID. */
+static int task_mask(Host *h, int tid, const char *dir, CpuSet *ret) {
+        _cleanup_free_ char *status = NULL, *l = NULL;
+        char path[128];
+
+        if (h->real_root) {
+                size_t sz = CPU_ALLOC_SIZE(CPUSET_MAX_CPUS);
+                cpu_set_t *set = CPU_ALLOC(CPUSET_MAX_CPUS);
+                int r;
+
+                if (!set)
+                        return -ENOMEM;
+                r = sched_getaffinity(tid, sz, set) < 0 ? -errno : 0;
+                for (unsigned c = 0; r >= 0 && c < CPUSET_MAX_CPUS; c++)
+                        if (CPU_ISSET_S(c, sz, set))
+                                (void) cpuset_add(ret, c);
+                CPU_FREE(set);
+                return r;
+        }
+        snprintf(path, sizeof path, "%s/status", dir);
+        if (read_small_attr(h->root_fd, path, &status) < 0 || procfs_allowed_list(status, &l) < 0)
+                return -ESRCH;
+        return cpuset_parse_list(l, ret);
+}
+
+static int cmp_thread_group(const void *a, const void *b) {
+        return cmp_int(&((const ThreadGroup *) a)->tid, &((const ThreadGroup *) b)->tid);
+}
+
+void procfs_thread_groups(int root_fd, ThreadGroup **ret, size_t *ret_n) {
+        StrList procs = {};
+        ThreadGroup *v = NULL;
+        size_t n = 0;
+
+        if (list_numeric(root_fd, "/proc", &procs) >= 0)
+                for (size_t i = 0; i < procs.n; i++) {
+                        StrList tids = {};
+                        char path[64];
+                        snprintf(path, sizeof path, "/proc/%s/task", procs.v[i]);
+                        if (list_numeric(root_fd, path, &tids) < 0)
+                                continue;
+                        for (size_t j = 0; j < tids.n; j++)
+                                *(ThreadGroup *) array_push(&v, &n, sizeof(ThreadGroup)) =
+                                        (ThreadGroup) { atoi(tids.v[j]), atoi(procs.v[i]) };
+                        strlist_free(&tids);
+                }
+        strlist_free(&procs);
+        if (n > 1)
+                qsort(v, n, sizeof(ThreadGroup), cmp_thread_group);
+        *ret = v;
+        *ret_n = n;
+}
+
+int procfs_tgid_of(int tid, const ThreadGroup *v, size_t n) {
+        ThreadGroup key = { .tid = tid };
+        const ThreadGroup *g = n ? bsearch(&key, v, n, sizeof(ThreadGroup), cmp_thread_group) : NULL;
+
+        return g ? g->tgid : tid;
+}
+
+/* cgroup v1 with a VM active: what the cgroup step moves (the user tasks of
+ * the root cpuset, one write each) and what the tasks step narrows first
+ * (those of them with a mask of their own, forgotten by 6.1 when moved).
+ * Kernel threads in full; of the other TIDs of the root set only the mask,
+ * and the rest (name, start time, thread group) only of the few whose mask
+ * is narrower than the online CPUs: the cost per host thread is one
+ * sched_getaffinity, so a shield costs about what its writes cost.
+ * -ENOENT when kthreadd's children cannot be read (then everything is). */
+static int tree_tgid(const Host *h, int tid);
+
+static int load_root_set(Host *h, bool keep_kthreads) {
+        _cleanup_free_ char *file = xasprintf("%s/tasks", h->cg.v1_cpuset_mount);
+        _cleanup_free_ int *ids = NULL, *k = NULL;
+        size_t n, nk;
+        char dir[96];
+        int r;
+
+        /* the root set first: a kernel thread born between the two reads is
+         * then in kthreadd's list, never taken for a user task */
+        r = read_id_list(h->root_fd, file, &ids, &n);
+        if (r < 0)
+                return r;
+        if (keep_kthreads) {
+                /* read by HOST_KTHREADS already: the tasks so far */
+                nk = h->n_tasks;
+                k = xcalloc(nk + 1, sizeof(int));
+                for (size_t i = 0; i < nk; i++)
+                        k[i] = h->tasks[i].pid;
+                qsort(k, nk, sizeof(int), cmp_int);
+        } else if ((r = kthread_pids(h, &k, &nk)) < 0)
+                return r;
+        if (!keep_kthreads)
+                for (size_t i = 0; i < nk; i++) {
+                        snprintf(dir, sizeof dir, "/proc/%d", k[i]);
+                        load_task(h, dir, k[i], NULL);
+                }
+        for (size_t i = 0; i < n; i++) {
+                int tid = ids[i], tgid = h->real_root ? tid : tree_tgid(h, tid);
+                Task t = { .pid = tid, .tgid = h->real_root ? 0 : tgid }; /* 0: not asked */
+
+                if (tid <= 0 || bsearch(&tid, k, nk, sizeof(int), cmp_int))
+                        continue;
+                if (tgid == tid)
+                        snprintf(dir, sizeof dir, "/proc/%d", tid);
+                else
+                        snprintf(dir, sizeof dir, "/proc/%d/task/%d", tgid, tid);
+                if (task_mask(h, tid, dir, &t.allowed) < 0) {
+                        cpuset_free(&t.allowed);
+                        continue; /* gone */
+                }
+                if (cpuset_is_subset(&h->online, &t.allowed)) {
+                        t.cgroup = xstrdup("/"); /* in the root set, as its tasks file says */
+                        *(Task *) array_push(&h->tasks, &h->n_tasks, sizeof(Task)) = t;
+                        continue;
+                }
+                /* narrower than the host: named and journaled, so in full;
+                 * the real kernel's /proc/TID/status names its group */
+                cpuset_free(&t.allowed);
+                if (h->real_root) {
+                        _cleanup_free_ char *status = NULL, *g = NULL;
+                        snprintf(dir, sizeof dir, "/proc/%d/status", tid);
+                        if (read_small_attr(h->root_fd, dir, &status) >= 0 && (g = strstr(status, "\nTgid:")))
+                                tgid = atoi(g + strlen("\nTgid:"));
+                        if (tgid == tid)
+                                snprintf(dir, sizeof dir, "/proc/%d", tid);
+                        else
+                                snprintf(dir, sizeof dir, "/proc/%d/task/%d", tgid, tid);
+                }
+                load_task(h, dir, tgid, "/");
+        }
+        h->tasks_partial = true;
+        return 0;
+}
+
+void host_load_tids(Host *h, const int *tids, size_t n) {
+        _cleanup_free_ int *tgids = xcalloc(n + 1, sizeof(int));
+        char dir[64];
+        bool added = false;
+
+        /* looked up first: loading moves the tasks the index points to */
+        for (size_t i = 0; i < n; i++)
+                tgids[i] = tids[i] > 0 && !host_find_task(h, tids[i]) ? procfs_tgid(h, tids[i]) : 0;
+        for (size_t i = 0; i < n; i++) {
+                if (tgids[i] <= 0)
+                        continue;
+                if (tgids[i] == tids[i])
+                        snprintf(dir, sizeof dir, "/proc/%d", tids[i]);
+                else
+                        snprintf(dir, sizeof dir, "/proc/%d/task/%d", tgids[i], tids[i]);
+                load_task(h, dir, tgids[i], NULL);
+                added = true;
+        }
+        if (added)
+                index_tasks(h);
+}
+
+void host_load_v1_tasks(Host *h, bool with_root_set) {
+        /* the kernel threads of an earlier HOST_KTHREADS stay */
+        bool keep = with_root_set && h->cg.mode == CGROUP_V1 && h->tasks_partial && h->n_tasks > 0;
+
+        if (!keep)
+                host_free_tasks(h);
+        h->tasks_partial = false;
+        if (h->cg.mode == CGROUP_V1 && (with_root_set ? load_root_set(h, keep) : load_kthreads(h)) >= 0) {
+                index_tasks(h);
+                return;
+        }
+        host_load_tasks(h, false);
+}
+
 void host_load_tasks(Host *h, bool only_root) {
         StrList pids = {};
 
@@ -164,10 +385,6 @@ void host_load_tasks(Host *h, bool only_root) {
         index_tasks(h);
 }
 
-static int cmp_int(const void *a, const void *b) {
-        int x = *(const int *) a, y = *(const int *) b;
-        return (x > y) - (x < y);
-}
 
 /* The cgroup directory dir and every one below it: their processes. */
 static void subtree_pids(Host *h, const char *dir, int **pids, size_t *n) {
@@ -251,8 +468,39 @@ int procfs_allowed_list(const char *status, char **ret) {
         return 0;
 }
 
+/* Below --root: from the tree's task/ directories, listed once. A tree
+ * lists every thread of a multi-threaded process in task/; a
+ * single-threaded one has none and is its own group. */
+static int tree_tgid(const Host *h, int tid) {
+        if (!h->thread_groups)
+                return tid;
+        if (!h->thread_groups->listed) {
+                procfs_thread_groups(h->root_fd, &h->thread_groups->v, &h->thread_groups->n);
+                h->thread_groups->listed = true;
+        }
+        return procfs_tgid_of(tid, h->thread_groups->v, h->thread_groups->n);
+}
+
+int procfs_tgid(const Host *h, int tid) {
+        const Task *t = host_find_task(h, tid);
+        char path[64];
+
+        if (t && t->tgid > 0)
+                return t->tgid;
+        if (h->real_root) {
+                _cleanup_free_ char *status = NULL;
+                const char *g;
+                snprintf(path, sizeof path, "/proc/%d/status", tid);
+                if (read_small_attr(h->root_fd, path, &status) >= 0 && (g = strstr(status, "\nTgid:")))
+                        return atoi(g + strlen("\nTgid:"));
+                return tid;
+        }
+        return tree_tgid(h, tid);
+}
+
 char *procfs_task_dir(const Host *h, int pid) {
         const Task *t = host_find_task(h, pid);
+        int tgid = t && t->tgid > 0 ? t->tgid : h->real_root ? pid : procfs_tgid(h, pid);
 
-        return t && t->tgid != pid ? xasprintf("/proc/%d/task/%d", t->tgid, pid) : xasprintf("/proc/%d", pid);
+        return tgid != pid ? xasprintf("/proc/%d/task/%d", tgid, pid) : xasprintf("/proc/%d", pid);
 }

@@ -253,13 +253,16 @@ static void plan_v2(const PlanInput *in, Plan *p, const char *vms) {
         }
 }
 
+static int cmp_pid(const void *a, const void *b) {
+        int x = *(const int *) a, y = *(const int *) b;
+        return (x > y) - (x < y);
+}
+
 static void plan_v1(const PlanInput *in, Plan *p, const char *vms) {
         const Host *h = in->host;
         const char *m = h->cg.v1_cpuset_mount;
         _cleanup_free_ char *mems_file = xasprintf("%s/cpuset.mems", m);
         const char *mems = observed_or_empty(in->obs, mems_file);
-        _cleanup_free_ char *root_tasks_file = xasprintf("%s/tasks", m);
-        const char *root_tasks_v;
 
         struct {
                 const char *name;
@@ -298,29 +301,27 @@ static void plan_v1(const PlanInput *in, Plan *p, const char *vms) {
                 plan_cpus_item(in, p, OP_WRITE, NULL, f_cpus, sets[i].cpus, vms);
         }
 
-        /* Every user task of the root set moves to the host set. Kernel
-         * threads are the kthread module's: v1 cannot attach the per-CPU ones. */
-        if (observed_get(in->obs, root_tasks_file, &root_tasks_v) >= 0) {
-                _cleanup_free_ char *root_tasks = xstrdup(root_tasks_v);
+        /* Every user task of the root set moves to the host set (read with
+         * HOST_ROOT_SET: in the root set "/", kernel threads told apart).
+         * Kernel threads are the kthread module's: v1 cannot attach the
+         * per-CPU ones. */
+        {
                 _cleanup_free_ char *dest = xasprintf("%s/cpushield.host", m);
                 _cleanup_free_ char *dest_tasks = xasprintf("%s/tasks", dest);
                 int *pids = NULL;
                 size_t n = 0;
-                char *save = NULL;
 
                 plan_claim(p, dest_tasks);
-
-                for (char *tok = strtok_r(root_tasks, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
-                        int pid = atoi(tok);
-                        const Task *t = host_find_task(h, pid);
-                        if (!t || task_is_kthread(t))
+                for (size_t i = 0; i < h->n_tasks; i++) {
+                        const Task *t = &h->tasks[i];
+                        if (task_is_kthread(t) || !streq_ptr(t->cgroup, "/"))
                                 continue;
-                        pids = xrealloc(pids, (n + 1) * sizeof(int));
-                        pids[n++] = pid;
+                        *(int *) array_push(&pids, &n, sizeof(int)) = t->pid;
                 }
+                if (n > 1)
+                        qsort(pids, n, sizeof(int), cmp_pid);
                 if (n > 0) {
-                        _cleanup_free_ char *to = xasprintf("%s/cpushield.host", m);
-                        Change *c = plan_add(p, KIND_CPUSET, OP_MOVE_TASKS, dest_tasks, m, to);
+                        Change *c = plan_add(p, KIND_CPUSET, OP_MOVE_TASKS, dest_tasks, m, dest);
                         c->name = xasprintf("%zu host tasks of the root cpuset", n);
                         c->pids = pids;
                         c->n_pids = n;
@@ -375,14 +376,14 @@ bool cgroup_partition_formed(const Host *h, const Config *c, const StrList *acti
         return formed;
 }
 
-/* v1 tells host tasks from kernel threads in the root set by their flags;
- * v2 looks for other tenants of the VMs' cgroup while the partition forms:
- * the processes in that cgroup, not every task. */
+/* v1 moves the root set's user tasks, told from kernel threads by
+ * kthreadd's children; v2 looks for other tenants of the VMs' cgroup while
+ * the partition forms: the processes in that cgroup, not every task. */
 static HostParts cgroup_needs_now(const ObserveInput *in, const Observed *obs) {
         if (in->active->n == 0)
                 return 0;
         if (in->host->cg.mode == CGROUP_V1)
-                return HOST_TASKS;
+                return HOST_ROOT_SET;
         return cgroup_partition_formed(in->host, in->cfg, in->active, obs) ? 0 : HOST_PARTITION_PROCS;
 }
 
@@ -421,10 +422,9 @@ static void cgroup_observe(const ObserveInput *in, Observed *obs) {
                 observe_item(rd, obs, OP_WRITE, part_file, NULL);
         } else if (cg->mode == CGROUP_V1) {
                 const char *m = cg->v1_cpuset_mount;
-                _cleanup_free_ char *mems = xasprintf("%s/cpuset.mems", m), *tasks = xasprintf("%s/tasks", m);
+                _cleanup_free_ char *mems = xasprintf("%s/cpuset.mems", m);
 
                 observe_item(rd, obs, OP_WRITE, mems, NULL);
-                observe_item(rd, obs, OP_WRITE, tasks, NULL);
                 for (size_t i = 0; i <= in->active->n; i++) {
                         _cleanup_free_ char *dir = xasprintf("%s/cpushield.%s", m, i == 0 ? "host" : in->active->v[i - 1]);
                         _cleanup_free_ char *f_mems = xasprintf("%s/cpuset.mems", dir);

@@ -19,10 +19,11 @@ static void tasks_plan(const PlanInput *in, Plan *p) {
 
         if (cpuset_is_empty(&in->vm_cpus) || h->cg.mode == CGROUP_NONE)
                 return;
-        if (h->tasks_partial) {
+        if (h->tasks_partial && !(h->loaded & HOST_ROOT_SET)) {
                 /* The partition stands, or the kernel keeps the tasks' own
                  * masks (tasks_needs_now): nothing to narrow; the ones
-                 * narrowed when it formed stay so. */
+                 * narrowed when it formed stay so. (v1 reads the root set's
+                 * tasks, all this step can narrow.) */
                 for (size_t i = 0; in->journal && i < in->journal->n_items; i++)
                         if (streq(in->journal->items[i].kind, "cpuset/affinity"))
                                 plan_claim(p, in->journal->items[i].target);
@@ -56,6 +57,8 @@ static HostParts tasks_needs_now(const ObserveInput *in, const Observed *obs) {
                 return 0;
         if (h->cg.mode == CGROUP_V2 && !kernel_forgets_masks(h))
                 return 0;
+        if (h->cg.mode == CGROUP_V1)
+                return HOST_ROOT_SET; /* what the v1 move narrows: the root set's tasks */
         return cgroup_partition_formed(h, in->cfg, in->active, obs) ? 0 : HOST_TASKS;
 }
 

@@ -73,6 +73,39 @@ for fixture, cfg, vm in CASES:
         twice = {k: v for k, v in counts.items() if v > 1}
         assert not twice, f"opened more than once: {sorted(twice.items())[:10]}"
 
+def user_task_files(root, counts, name):
+    """Of the files opened, the `name` files of user tasks (not children of
+    kthreadd), by TID."""
+    with open(os.path.join(root, "proc/2/task/2/children")) as f:
+        kthreads = {2} | {int(x) for x in f.read().split()}
+    tids = set()
+    for path in counts:
+        m = re.fullmatch(r"proc/(\d+)(?:/task/(\d+))?/" + name, path)
+        if m and int(m.group(1)) not in kthreads:
+            tids.add(int(m.group(2) or m.group(1)))
+    return tids
+
+
+@check("cgroup v1: activate reads the name and start of pinned user tasks only, deactivate and revert none")
+def _():
+    root, state, cfg = fixture_copy("xeon-2s"), state_dir(), os.path.join(EX, "numa-2vm.yaml")
+    with open(os.path.join(root, "sys/fs/cgroup/cpuset/tasks")) as f:
+        root_set = len(f.read().split())
+    counts = opens_below_root(root, cfg, state, "activate", "db")
+    with open(os.path.join(state, "journal")) as f:
+        assert "/proc/1860\t3\t" in f.read(), "pgbench's own mask (CPU 3) is not in the journal"
+    assert user_task_files(root, counts, "stat") == {1860}, sorted(user_task_files(root, counts, "stat"))
+    # below --root the mask comes from status (the kernel answers sched_getaffinity): one file per TID
+    assert len(user_task_files(root, counts, "status")) <= root_set, root_set
+    for cmd in (["deactivate", "db"], ["revert"]):
+        counts = opens_below_root(root, cfg, state, *cmd)
+        # (cgroup files are the simulator's: it writes what a move changes)
+        touched = set().union(*(user_task_files(root, counts, n) for n in ("stat", "status")))
+        assert touched <= {1860}, (cmd, sorted(touched)[:10])
+    with open(os.path.join(root, "proc/1860/status")) as f:
+        assert "Cpus_allowed_list:\t3\n" in f.read(), "pgbench did not get CPU 3 back"
+
+
 def libraries_loaded(*args, state=None):
     """Every shared object the dynamic loader opened for this run (LD_DEBUG)."""
     p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=120,
