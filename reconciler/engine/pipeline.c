@@ -80,7 +80,7 @@ static void journaled_tasks(const PipelineInput *in) {
         _cleanup_free_ int *pids = NULL;
         size_t n = 0;
 
-        if (!in->journal || !(in->host->loaded & HOST_ROOT_SET) || !in->host->tasks_partial)
+        if (!in->journal || !(in->host->loaded & HOST_TASK_MASKS) || !in->host->tasks_partial)
                 return;
         for (size_t i = 0; i < in->journal->n_items; i++) {
                 const JournalItem *it = &in->journal->items[i];

@@ -334,12 +334,12 @@ void host_load_parts(Host *h, HostParts parts) {
                 host_unscope_power(h); /* HOST_ALL: every part in full */
         todo = parts & ~h->loaded;
 
-        if (todo & (HOST_TASKS | HOST_KTHREADS | HOST_ROOT_SET))
+        if (todo & (HOST_TASKS | HOST_KTHREADS | HOST_TASK_MASKS))
                 todo |= HOST_CGROUPS & ~h->loaded; /* a task's cgroup path depends on the layout */
         if (todo & HOST_TASKS)
-                todo &= ~(HOST_KTHREADS | HOST_ROOT_SET); /* all tasks replace the partial reads */
-        if (todo & HOST_ROOT_SET)
-                todo &= ~HOST_KTHREADS; /* the root set comes with the kernel threads */
+                todo &= ~(HOST_KTHREADS | HOST_TASK_MASKS); /* all tasks replace the partial reads */
+        if (todo & HOST_TASK_MASKS)
+                todo &= ~HOST_KTHREADS; /* the masks come with the kernel threads */
         if (todo & HOST_CGROUPS)
                 load_cgroups(h);
         if (todo & (HOST_IRQS | HOST_IRQ_DETAILS))
@@ -352,12 +352,12 @@ void host_load_parts(Host *h, HostParts parts) {
                 load_workqueues(h);
         if (todo & HOST_TASKS)
                 host_load_tasks(h, false);
-        else if (todo & HOST_ROOT_SET)
-                host_load_v1_tasks(h, true);
+        else if (todo & HOST_TASK_MASKS)
+                host_load_task_masks(h);
         else if ((todo & HOST_KTHREADS) && h->cg.mode == CGROUP_V2)
                 host_load_tasks(h, true);
         else if (todo & HOST_KTHREADS)
-                host_load_v1_tasks(h, false);
+                host_load_v1_kthreads(h);
         if ((todo & HOST_PARTITION_PROCS) && !(h->loaded & HOST_TASKS) && !(todo & HOST_TASKS) && h->tasks_partial &&
             h->cg.partition)
                 host_load_subtree_procs(h, h->cg.partition);
@@ -366,10 +366,10 @@ void host_load_parts(Host *h, HostParts parts) {
         if (todo & HOST_CPU_DETAILS)
                 load_details(h);
         h->loaded |= todo;
-        if (h->loaded & (HOST_TASKS | HOST_ROOT_SET))
+        if (h->loaded & (HOST_TASKS | HOST_TASK_MASKS))
                 h->loaded |= HOST_KTHREADS;
         if ((h->loaded & HOST_KTHREADS) && !h->tasks_partial)
-                h->loaded |= HOST_TASKS | HOST_ROOT_SET; /* every task was read */
+                h->loaded |= HOST_TASKS | HOST_TASK_MASKS; /* every task was read */
 }
 
 void host_set_partition(Host *h, const char *partition) {

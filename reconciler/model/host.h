@@ -147,7 +147,7 @@ typedef struct Host {
         char *cmdline, *boot_id, *kernel;
         unsigned loaded; /* HostParts read so far */
         struct ThreadGroups *thread_groups; /* below --root: TID -> TGID, listed when first asked */
-        bool tasks_partial; /* not every task was read in full (HOST_KTHREADS, HOST_ROOT_SET) */
+        bool tasks_partial; /* not every task was read in full (HOST_KTHREADS, HOST_TASK_MASKS) */
 } Host;
 
 typedef enum HostParts {
@@ -172,11 +172,12 @@ typedef enum HostParts {
          * (host_set_partition), added to the tasks read so far; nothing
          * when every task is read. */
         HOST_PARTITION_PROCS = 1 << 9,
-        /* cgroup v1: the kernel threads in full and, of the root cpuset's
-         * other TIDs, the CPU mask (the rest only where it is narrower than
-         * the host): what moving them to the host set needs. Elsewhere, or
-         * where kthreadd's children cannot be read, every task. */
-        HOST_ROOT_SET = 1 << 10,
+        /* The kernel threads in full and, of the user tasks (on cgroup v1
+         * those of the root cpuset, on v2 all), the CPU mask; the rest only
+         * where it is narrower than the host: what the v1 move and a kernel
+         * that forgets masks (6.1) need. Where kthreadd's children cannot
+         * be read, every task in full. */
+        HOST_TASK_MASKS = 1 << 10,
         HOST_ALL = 0x7ff,
 } HostParts;
 
@@ -196,9 +197,10 @@ void host_free(Host *h);
 /* model/tasks.c, for host_load_parts: every task, or (only_root, cgroup v2)
  * the tasks of the root cgroup. */
 void host_load_tasks(Host *h, bool only_root);
-/* cgroup v1: the kernel threads (HOST_KTHREADS), with the root set's tasks
- * (HOST_ROOT_SET); every task where that cannot be done. */
-void host_load_v1_tasks(Host *h, bool with_root_set);
+/* cgroup v1: the kernel threads (HOST_KTHREADS); HOST_TASK_MASKS; each
+ * every task in full where it cannot be done. */
+void host_load_v1_kthreads(Host *h);
+void host_load_task_masks(Host *h);
 /* These TIDs in full too, where they were not read (gone ones are not). */
 void host_load_tids(Host *h, const int *tids, size_t n);
 void host_load_subtree_procs(Host *h, const char *rel);

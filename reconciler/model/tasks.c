@@ -205,18 +205,23 @@ static int task_mask(Host *h, int tid, const char *dir, CpuSet *ret) {
         char path[128];
 
         if (h->real_root) {
-                size_t sz = CPU_ALLOC_SIZE(CPUSET_MAX_CPUS);
-                cpu_set_t *set = CPU_ALLOC(CPUSET_MAX_CPUS);
-                int r;
+                /* as wide as the kernel's masks (nr_cpu_ids), a word at a time */
+                unsigned long words[CPUSET_MAX_CPUS / (8 * sizeof(unsigned long))];
+                size_t bits = 8 * sizeof(unsigned long), n = (h->nr_cpu_ids + bits - 1) / bits;
 
-                if (!set)
-                        return -ENOMEM;
-                r = sched_getaffinity(tid, sz, set) < 0 ? -errno : 0;
-                for (unsigned c = 0; r >= 0 && c < CPUSET_MAX_CPUS; c++)
-                        if (CPU_ISSET_S(c, sz, set))
-                                (void) cpuset_add(ret, c);
-                CPU_FREE(set);
-                return r;
+                if (n == 0 || n > ELEMENTSOF(words))
+                        n = ELEMENTSOF(words);
+                if (sched_getaffinity(tid, n * sizeof(unsigned long), (cpu_set_t *) words) < 0) {
+                        if (errno != EINVAL || n == ELEMENTSOF(words))
+                                return -errno;
+                        n = ELEMENTSOF(words); /* narrower than the kernel's: ask with room for all */
+                        if (sched_getaffinity(tid, sizeof words, (cpu_set_t *) words) < 0)
+                                return -errno;
+                }
+                for (size_t w = 0; w < n; w++)
+                        for (unsigned long m = words[w]; m; m &= m - 1)
+                                (void) cpuset_add(ret, (unsigned) (w * bits + (size_t) __builtin_ctzl(m)));
+                return 0;
         }
         snprintf(path, sizeof path, "%s/status", dir);
         if (read_small_attr(h->root_fd, path, &status) < 0 || procfs_allowed_list(status, &l) < 0)
@@ -259,75 +264,109 @@ int procfs_tgid_of(int tid, const ThreadGroup *v, size_t n) {
         return g ? g->tgid : tid;
 }
 
-/* cgroup v1 with a VM active: what the cgroup step moves (the user tasks of
- * the root cpuset, one write each) and what the tasks step narrows first
- * (those of them with a mask of their own, forgotten by 6.1 when moved).
- * Kernel threads in full; of the other TIDs of the root set only the mask,
- * and the rest (name, start time, thread group) only of the few whose mask
- * is narrower than the online CPUs: the cost per host thread is one
- * sched_getaffinity, so a shield costs about what its writes cost.
- * -ENOENT when kthreadd's children cannot be read (then everything is). */
 static int tree_tgid(const Host *h, int tid);
 
-static int load_root_set(Host *h, bool keep_kthreads) {
-        _cleanup_free_ char *file = xasprintf("%s/tasks", h->cg.v1_cpuset_mount);
-        _cleanup_free_ int *ids = NULL, *k = NULL;
-        size_t n, nk;
+/* One user TID: its mask only (one sched_getaffinity on the real kernel),
+ * or in full where the mask is narrower than the host (named and
+ * journaled by the tasks step: few). tgid 0: not known yet. cgroup: "/"
+ * for the v1 root set, NULL to read it where it matters. */
+static void add_masked(Host *h, int tid, int tgid, const char *cgroup) {
+        Task t = { .pid = tid, .tgid = tgid };
+        int g = tgid > 0 ? tgid : tid;
         char dir[96];
+
+        if (g == tid)
+                snprintf(dir, sizeof dir, "/proc/%d", tid);
+        else
+                snprintf(dir, sizeof dir, "/proc/%d/task/%d", g, tid);
+        if (task_mask(h, tid, dir, &t.allowed) < 0) {
+                cpuset_free(&t.allowed);
+                return; /* gone */
+        }
+        if (cpuset_is_subset(&h->online, &t.allowed)) {
+                t.cgroup = cgroup ? xstrdup(cgroup) : NULL;
+                *(Task *) array_push(&h->tasks, &h->n_tasks, sizeof(Task)) = t;
+                return;
+        }
+        cpuset_free(&t.allowed);
+        if (tgid <= 0) {
+                /* the real kernel: /proc/TID/status names the group */
+                _cleanup_free_ char *status = NULL;
+                const char *line;
+                char path[64];
+                snprintf(path, sizeof path, "/proc/%d/status", tid);
+                tgid = tid;
+                if (read_small_attr(h->root_fd, path, &status) >= 0 && (line = strstr(status, "\nTgid:")))
+                        tgid = atoi(line + strlen("\nTgid:"));
+                if (tgid <= 0)
+                        tgid = tid;
+                if (tgid != tid)
+                        snprintf(dir, sizeof dir, "/proc/%d/task/%d", tgid, tid);
+        }
+        load_task(h, dir, tgid, cgroup);
+}
+
+static bool in_sorted(const int *v, size_t n, int x) {
+        return n > 0 && bsearch(&x, v, n, sizeof(int), cmp_int);
+}
+
+/* With a VM active, where the kernel forgets a task's own mask when its
+ * cpuset narrows it (6.1) or the v1 move narrows it: every user task's
+ * mask, in full only the few narrower than the host (add_masked), so the
+ * cost per host thread is one sched_getaffinity and a shield costs about
+ * what its writes cost. On v1 the tasks are the root set's (what the
+ * cgroup step moves: cgroup "/"), on v2 every process's threads. Kernel
+ * threads in full, from kthreadd's children, or kept from HOST_KTHREADS.
+ * -ENOENT when kthreadd's children cannot be read (then everything is). */
+static int load_task_masks(Host *h, bool keep) {
+        _cleanup_free_ int *ids = NULL, *k = NULL;
+        size_t n = 0, nk;
+        char dir[64];
         int r;
 
-        /* the root set first: a kernel thread born between the two reads is
-         * then in kthreadd's list, never taken for a user task */
-        r = read_id_list(h->root_fd, file, &ids, &n);
-        if (r < 0)
-                return r;
-        if (keep_kthreads) {
-                /* read by HOST_KTHREADS already: the tasks so far */
+        /* v1: the root set first: a kernel thread born between the two
+         * reads is then in kthreadd's list, never taken for a user task */
+        if (h->cg.mode == CGROUP_V1) {
+                _cleanup_free_ char *file = xasprintf("%s/tasks", h->cg.v1_cpuset_mount);
+                if ((r = read_id_list(h->root_fd, file, &ids, &n)) < 0)
+                        return r;
+        }
+        if (keep) {
+                /* read already (kernel threads; on v2 the root cgroup's tasks) */
                 nk = h->n_tasks;
                 k = xcalloc(nk + 1, sizeof(int));
                 for (size_t i = 0; i < nk; i++)
                         k[i] = h->tasks[i].pid;
                 qsort(k, nk, sizeof(int), cmp_int);
-        } else if ((r = kthread_pids(h, &k, &nk)) < 0)
-                return r;
-        if (!keep_kthreads)
+        } else {
+                if ((r = kthread_pids(h, &k, &nk)) < 0)
+                        return r;
                 for (size_t i = 0; i < nk; i++) {
                         snprintf(dir, sizeof dir, "/proc/%d", k[i]);
                         load_task(h, dir, k[i], NULL);
                 }
-        for (size_t i = 0; i < n; i++) {
-                int tid = ids[i], tgid = h->real_root ? tid : tree_tgid(h, tid);
-                Task t = { .pid = tid, .tgid = h->real_root ? 0 : tgid }; /* 0: not asked */
-
-                if (tid <= 0 || bsearch(&tid, k, nk, sizeof(int), cmp_int))
-                        continue;
-                if (tgid == tid)
-                        snprintf(dir, sizeof dir, "/proc/%d", tid);
-                else
-                        snprintf(dir, sizeof dir, "/proc/%d/task/%d", tgid, tid);
-                if (task_mask(h, tid, dir, &t.allowed) < 0) {
-                        cpuset_free(&t.allowed);
-                        continue; /* gone */
+        }
+        if (h->cg.mode == CGROUP_V1) {
+                for (size_t i = 0; i < n; i++)
+                        if (ids[i] > 0 && !in_sorted(k, nk, ids[i]))
+                                add_masked(h, ids[i], h->real_root ? 0 : tree_tgid(h, ids[i]), "/");
+        } else {
+                StrList procs = {};
+                if (list_numeric(h->root_fd, "/proc", &procs) < 0)
+                        return -ENOENT;
+                for (size_t i = 0; i < procs.n; i++) {
+                        int pid = atoi(procs.v[i]);
+                        StrList tids = {};
+                        if (pid <= 0 || in_sorted(k, nk, pid))
+                                continue;
+                        snprintf(dir, sizeof dir, "/proc/%d/task", pid);
+                        if (list_numeric(h->root_fd, dir, &tids) < 0)
+                                strlist_add(&tids, procs.v[i]); /* a tree's single-threaded process */
+                        for (size_t j = 0; j < tids.n; j++)
+                                add_masked(h, atoi(tids.v[j]), pid, NULL);
+                        strlist_free(&tids);
                 }
-                if (cpuset_is_subset(&h->online, &t.allowed)) {
-                        t.cgroup = xstrdup("/"); /* in the root set, as its tasks file says */
-                        *(Task *) array_push(&h->tasks, &h->n_tasks, sizeof(Task)) = t;
-                        continue;
-                }
-                /* narrower than the host: named and journaled, so in full;
-                 * the real kernel's /proc/TID/status names its group */
-                cpuset_free(&t.allowed);
-                if (h->real_root) {
-                        _cleanup_free_ char *status = NULL, *g = NULL;
-                        snprintf(dir, sizeof dir, "/proc/%d/status", tid);
-                        if (read_small_attr(h->root_fd, dir, &status) >= 0 && (g = strstr(status, "\nTgid:")))
-                                tgid = atoi(g + strlen("\nTgid:"));
-                        if (tgid == tid)
-                                snprintf(dir, sizeof dir, "/proc/%d", tid);
-                        else
-                                snprintf(dir, sizeof dir, "/proc/%d/task/%d", tgid, tid);
-                }
-                load_task(h, dir, tgid, "/");
+                strlist_free(&procs);
         }
         h->tasks_partial = true;
         return 0;
@@ -355,14 +394,24 @@ void host_load_tids(Host *h, const int *tids, size_t n) {
                 index_tasks(h);
 }
 
-void host_load_v1_tasks(Host *h, bool with_root_set) {
-        /* the kernel threads of an earlier HOST_KTHREADS stay */
-        bool keep = with_root_set && h->cg.mode == CGROUP_V1 && h->tasks_partial && h->n_tasks > 0;
+void host_load_v1_kthreads(Host *h) {
+        host_free_tasks(h);
+        h->tasks_partial = false;
+        if (h->cg.mode == CGROUP_V1 && load_kthreads(h) >= 0) {
+                index_tasks(h);
+                return;
+        }
+        host_load_tasks(h, false);
+}
+
+void host_load_task_masks(Host *h) {
+        /* what HOST_KTHREADS read stays (kernel threads; v2: the root cgroup's) */
+        bool keep = h->tasks_partial && h->n_tasks > 0 && (h->loaded & HOST_KTHREADS);
 
         if (!keep)
                 host_free_tasks(h);
         h->tasks_partial = false;
-        if (h->cg.mode == CGROUP_V1 && (with_root_set ? load_root_set(h, keep) : load_kthreads(h)) >= 0) {
+        if (h->cg.mode != CGROUP_NONE && load_task_masks(h, keep) >= 0) {
                 index_tasks(h);
                 return;
         }
@@ -405,6 +454,19 @@ static void subtree_pids(Host *h, const char *dir, int **pids, size_t *n) {
         strlist_free(&subs);
 }
 
+/* Removes the task of this TID (indexes rebuilt by the caller). */
+static void drop_task(Host *h, int tid) {
+        for (size_t i = 0; i < h->n_tasks; i++)
+                if (h->tasks[i].pid == tid) {
+                        free(h->tasks[i].comm);
+                        free(h->tasks[i].cgroup);
+                        cpuset_free(&h->tasks[i].allowed);
+                        memmove(&h->tasks[i], &h->tasks[i + 1], (h->n_tasks - i - 1) * sizeof(Task));
+                        h->n_tasks--;
+                        return;
+                }
+}
+
 void host_load_subtree_procs(Host *h, const char *rel) {
         _cleanup_free_ char *dir = xasprintf("%s/%s", h->cg.v2_mount, rel);
         _cleanup_free_ int *pids = NULL;
@@ -414,11 +476,28 @@ void host_load_subtree_procs(Host *h, const char *rel) {
         subtree_pids(h, dir, &pids, &n);
         if (n > 1)
                 qsort(pids, n, sizeof(int), cmp_int);
-        for (size_t i = 0; i < n; i++)
-                if ((i == 0 || pids[i] != pids[i - 1]) && !host_find_task(h, pids[i])) {
-                        snprintf(path, sizeof path, "/proc/%d", pids[i]);
-                        load_task(h, path, pids[i], NULL);
-                }
+        /* Looked up before any is added (adding moves the tasks the index
+         * points to); one read with only its mask (HOST_TASK_MASKS) is
+         * dropped and read again in full. */
+        size_t m = 0, nd = 0;
+        _cleanup_free_ int *drops = xcalloc(n + 1, sizeof(int));
+        for (size_t i = 0; i < n; i++) {
+                const Task *t;
+                if (i > 0 && pids[i] == pids[i - 1])
+                        continue;
+                t = host_find_task(h, pids[i]);
+                if (t && t->comm)
+                        continue;
+                if (t)
+                        drops[nd++] = pids[i];
+                pids[m++] = pids[i];
+        }
+        for (size_t i = 0; i < nd; i++)
+                drop_task(h, drops[i]);
+        for (size_t i = 0; i < m; i++) {
+                snprintf(path, sizeof path, "/proc/%d", pids[i]);
+                load_task(h, path, pids[i], NULL);
+        }
         index_tasks(h);
 }
 

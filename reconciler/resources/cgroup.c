@@ -302,21 +302,20 @@ static void plan_v1(const PlanInput *in, Plan *p, const char *vms) {
         }
 
         /* Every user task of the root set moves to the host set (read with
-         * HOST_ROOT_SET: in the root set "/", kernel threads told apart).
+         * HOST_TASK_MASKS: in the root set "/", kernel threads told apart).
          * Kernel threads are the kthread module's: v1 cannot attach the
          * per-CPU ones. */
         {
                 _cleanup_free_ char *dest = xasprintf("%s/cpushield.host", m);
                 _cleanup_free_ char *dest_tasks = xasprintf("%s/tasks", dest);
-                int *pids = NULL;
+                int *pids = xcalloc(h->n_tasks + 1, sizeof(int));
                 size_t n = 0;
 
                 plan_claim(p, dest_tasks);
                 for (size_t i = 0; i < h->n_tasks; i++) {
                         const Task *t = &h->tasks[i];
-                        if (task_is_kthread(t) || !streq_ptr(t->cgroup, "/"))
-                                continue;
-                        *(int *) array_push(&pids, &n, sizeof(int)) = t->pid;
+                        if (!task_is_kthread(t) && streq_ptr(t->cgroup, "/"))
+                                pids[n++] = t->pid;
                 }
                 if (n > 1)
                         qsort(pids, n, sizeof(int), cmp_pid);
@@ -383,7 +382,7 @@ static HostParts cgroup_needs_now(const ObserveInput *in, const Observed *obs) {
         if (in->active->n == 0)
                 return 0;
         if (in->host->cg.mode == CGROUP_V1)
-                return HOST_ROOT_SET;
+                return HOST_TASK_MASKS;
         return cgroup_partition_formed(in->host, in->cfg, in->active, obs) ? 0 : HOST_PARTITION_PROCS;
 }
 

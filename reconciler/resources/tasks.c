@@ -19,7 +19,7 @@ static void tasks_plan(const PlanInput *in, Plan *p) {
 
         if (cpuset_is_empty(&in->vm_cpus) || h->cg.mode == CGROUP_NONE)
                 return;
-        if (h->tasks_partial && !(h->loaded & HOST_ROOT_SET)) {
+        if (h->tasks_partial && !(h->loaded & HOST_TASK_MASKS)) {
                 /* The partition stands, or the kernel keeps the tasks' own
                  * masks (tasks_needs_now): nothing to narrow; the ones
                  * narrowed when it formed stay so. (v1 reads the root set's
@@ -47,9 +47,9 @@ static bool kernel_forgets_masks(const Host *h) {
         return host_kernel_version(h, &major, &minor) < 0 || major < 6 || (major == 6 && minor < 2);
 }
 
-/* Every task's own mask, except while the v2 partition stands as it should
- * or where the kernel keeps it (v2, 6.2+): then the cost of a run follows
- * CPUs, not the host's threads. */
+/* Every user task's own mask (in full only where narrower than the host:
+ * HOST_TASK_MASKS), except while the v2 partition stands as it should or
+ * where the kernel keeps it (v2, 6.2+): then no task is read at all. */
 static HostParts tasks_needs_now(const ObserveInput *in, const Observed *obs) {
         const Host *h = in->host;
 
@@ -58,8 +58,8 @@ static HostParts tasks_needs_now(const ObserveInput *in, const Observed *obs) {
         if (h->cg.mode == CGROUP_V2 && !kernel_forgets_masks(h))
                 return 0;
         if (h->cg.mode == CGROUP_V1)
-                return HOST_ROOT_SET; /* what the v1 move narrows: the root set's tasks */
-        return cgroup_partition_formed(h, in->cfg, in->active, obs) ? 0 : HOST_TASKS;
+                return HOST_TASK_MASKS; /* what the v1 move narrows: the root set's tasks */
+        return cgroup_partition_formed(h, in->cfg, in->active, obs) ? 0 : HOST_TASK_MASKS;
 }
 
 static void tasks_verify(const VerifyInput *in, Verify *v) {
