@@ -9,7 +9,12 @@
 # 12, kernel 6.1, hybrid cgroup layout; see tests/vm/README.md). Under QEMU
 # TCG absolute times are meaningless; only ratios within one boot compare.
 #
-#   bench/cset.sh [BUILD_DIR] [RUNS] [SIZES]   (default build, 3, 100,1000,10000)
+#   bench/cset.sh [BUILD_DIR] [RUNS] [SIZES] [LAYOUT]
+#                 (default build, 3, 100,1000,10000, v1)
+#
+# LAYOUT: v1 (Linux 6.1, hybrid: the table below), or v2-6.1 / v2-6.12
+# (unified: cset cannot and the partition moves nothing, so cpushield alone,
+# with its cost at each size against the first size's).
 #
 # Prints the medians (wall seconds; CPU seconds of the command) and the
 # ratios cpushield/floor and cset/cpushield per size. CSET_KEEP=1 keeps
@@ -19,12 +24,19 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
 runs=${2:-3}
 sizes=${3:-100,1000,10000}
+layout=${4:-v1}
+case $layout in
+    v1) kernel=6.1 cgroup=v1 ;;
+    v2-6.1) kernel=6.1 cgroup=v2 ;;
+    v2-6.12) kernel=6.12 cgroup=v2 ;;
+    *) echo "cset.sh: LAYOUT is v1, v2-6.1 or v2-6.12, not '$layout'" >&2; exit 1 ;;
+esac
 out=$(mktemp -d "${TMPDIR:-/tmp}/cpushield-cset.XXXXXX")
 trap '[ -n "${CSET_KEEP:-}" ] && echo "kept $out" >&2 || rm -rf "$out"' EXIT
 
 cc -static -O2 -Wall -o "$out/cset-floor" "$here/bench/cset-floor.c"
 cc -static -O2 -Wall -pthread -o "$out/cset-threads" "$here/bench/cset-threads.c"
-"$here/tests/vm/run.sh" --guest systemd --kernel 6.1 --cgroup v1 \
+"$here/tests/vm/run.sh" --guest systemd --kernel "$kernel" --cgroup "$cgroup" \
     --scenario "$here/tests/vm/scenarios/bench-cset.sh" --binary "$build/cpushield" \
     --file "$out/cset-floor:/usr/bin/cset-floor" --file "$out/cset-threads:/usr/bin/cset-threads" \
     --timeout 3600 --stall 300 --busy 0 --sleepers 0 \
@@ -59,6 +71,17 @@ def cell(n, t):
 for n in sizes:
     print(f"| {n:,} | " + " | ".join(cell(n, t) for t in tools) + " |")
 print()
+if not any(k[1] == "floor" for k in med):
+    first = sizes[0]
+    print(f"| threads | cpushield shield / {first:,} threads | give-back / {first:,} threads |")
+    print("| --- | --- | --- |")
+    for n in sizes:
+        g = lambda s: med.get((n, "cpushield", s), 0)
+        f = lambda s: med.get((first, "cpushield", s), 0)
+        print(f"| {n:,} | {g('shield') / f('shield'):.2f}x | {g('giveback') / f('giveback'):.2f}x |")
+    print()
+    print(f"runs per cell: {min(len(v) for v in wall.values())}")
+    sys.exit(0)
 def r(a, b):
     return f"{a / b:.1f}x" if b > 0 else "-"
 print("| threads | cpushield / floor: shield | give-back | cset / cpushield: shield | give-back |")
