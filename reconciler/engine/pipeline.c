@@ -16,10 +16,12 @@ HostParts pipeline_host_parts(void) {
 
 /* Power files only of the CPUs the power resource plans: those of active
  * VMs with a power profile (journaled ones come back through the restores,
- * which read each item on their own). */
+ * which read each item on their own), and of those only what the profiles
+ * set: a profile with a governor alone reads no frequency or EPP file. */
 static void scope_power(const PipelineInput *in) {
         CpuSet cpus = {};
         unsigned floor = UINT_MAX; /* the lowest latency limit: faster states stay enabled */
+        unsigned needs = 0;        /* what the profiles set (resources/power.c) */
 
         for (size_t i = 0; i < in->active->n; i++) {
                 const Vm *vm = config_find_vm(in->cfg, in->active->v[i]);
@@ -27,10 +29,23 @@ static void scope_power(const PipelineInput *in) {
                 if (!vm || !vm->power)
                         continue;
                 cpuset_or(&cpus, &vm->cpus);
-                if (pp && pp->has_max_latency && pp->max_wakeup_latency_us < floor)
-                        floor = pp->max_wakeup_latency_us;
+                if (!pp) {
+                        needs = POWER_NEEDS_ALL;
+                        continue;
+                }
+                if (pp->has_max_latency) {
+                        needs |= POWER_LATENCY;
+                        if (pp->max_wakeup_latency_us < floor)
+                                floor = pp->max_wakeup_latency_us;
+                }
+                if (pp->governor)
+                        needs |= POWER_GOVERNOR;
+                if (pp->min_freq != MIN_FREQ_UNSET)
+                        needs |= POWER_MIN_FREQ;
+                if (pp->epp)
+                        needs |= POWER_EPP;
         }
-        host_scope_power(in->host, &cpus, floor);
+        host_scope_power_needs(in->host, &cpus, floor, needs);
         cpuset_free(&cpus);
 }
 

@@ -139,6 +139,7 @@ typedef struct Host {
         CpuPower *power; /* per CPU, nr_cpu_ids entries; only those in power_scope read when scoped */
         bool power_scoped;
         CpuSet power_scope;
+        unsigned power_needs;         /* PowerNeeds: what of the scope is read (host_scope_power_needs) */
         unsigned power_idle_floor_us; /* idle states this fast are never disabled by the plan */
         FreqPolicy *policies;
         size_t n_policies;
@@ -185,6 +186,18 @@ void host_load_parts(Host *h, HostParts parts);
  * state's "disable" only when its exit latency is above idle_floor_us (what
  * a plan of the VMs on them needs); without a scope, all. */
 void host_scope_power(Host *h, const CpuSet *cpus, unsigned idle_floor_us);
+/* What of the power files a plan looks at: the per-CPU latency files (PM
+ * QoS, idle states) only for a profile with a latency limit, and of each
+ * policy only the settings a profile sets. */
+typedef enum PowerNeeds {
+        POWER_LATENCY = 1 << 0,   /* pm_qos_resume_latency_us, cpuidle states */
+        POWER_GOVERNOR = 1 << 1,  /* scaling_governor, scaling_available_governors */
+        POWER_MIN_FREQ = 1 << 2,  /* cpuinfo_{min,max}_freq, scaling_{min,max}_freq */
+        POWER_EPP = 1 << 3,       /* energy_performance_*, scaling_driver, scaling_governor */
+        POWER_NEEDS_ALL = 0xf,
+} PowerNeeds;
+/* host_scope_power, reading only what needs says of the scope. */
+void host_scope_power_needs(Host *h, const CpuSet *cpus, unsigned idle_floor_us, unsigned needs);
 void host_free(Host *h);
 /* model/tasks.c, for host_load_parts: every task, or (only_root, cgroup v2)
  * the tasks of the root cgroup. */
