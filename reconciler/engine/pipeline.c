@@ -82,7 +82,7 @@ static bool irq_details(Host *h, const Plan *p) {
 static HostParts host_parts(const PipelineInput *in) {
         if (in->active->n > 0) {
                 host_set_partition(in->host, in->cfg->partition);
-                return pipeline_host_parts();
+                return pipeline_host_parts() | (in->brief ? 0 : HOST_REPORT);
         }
         host_load_parts(in->host, HOST_CGROUPS);
         return HOST_CGROUPS | HOST_WORKQUEUES | (in->host->cg.mode == CGROUP_V2 ? 0 : HOST_KTHREADS);

@@ -2,9 +2,10 @@
 /* The host's interrupts: each IRQ's affinity, and its details: flags from
  * debugfs where readable, chip and actions from /proc/interrupts. A run
  * needs the details only of the IRQs its plan changes or reports
- * (host_load_irq_details), status, doctor and verify of all: on a big host
- * debugfs is one file per IRQ and /proc/interrupts megabytes (a column per
- * CPU), read as a stream, one line at a time. */
+ * (host_load_irq_details), and their names only for a report (HOST_REPORT);
+ * status, doctor and verify all of both: on a big host debugfs is one file
+ * per IRQ and /proc/interrupts megabytes (a column per CPU), read as a
+ * stream, one line at a time. */
 #include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -177,7 +178,7 @@ bool host_load_irq_details(Host *h, const unsigned *numbers, size_t n) {
                         read = true;
                 }
         }
-        if (names_pending(h)) {
+        if ((h->loaded & HOST_REPORT) && names_pending(h)) {
                 load_names(h);
                 read = true;
         }
@@ -188,6 +189,11 @@ void host_load_all_irq_details(Host *h) {
         for (size_t i = 0; i < h->n_irqs; i++)
                 if (!h->irqs[i].details)
                         load_flags(h, &h->irqs[i]);
-        if (names_pending(h))
+        host_load_irq_names(h);
+}
+
+/* Names are for reports only (HOST_REPORT): a plan decides by the flags. */
+void host_load_irq_names(Host *h) {
+        if ((h->loaded & HOST_REPORT) && names_pending(h))
                 load_names(h);
 }

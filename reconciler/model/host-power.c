@@ -98,6 +98,13 @@ static int read_idle_latency(int fd, unsigned c, unsigned k, unsigned *ret) {
         return 0;
 }
 
+static char *read_idle_name(int fd, unsigned c, unsigned k) {
+        char path[128];
+
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/name", c, k);
+        return host_read_str_or_null(fd, path);
+}
+
 static void load_cpu_power(Host *h, unsigned c) {
         CpuPower *p = &h->power[c];
         int fd = h->root_fd;
@@ -111,28 +118,22 @@ static void load_cpu_power(Host *h, unsigned c) {
                 IdleState st = { .index = k };
 
                 if (h->power_scoped) {
-                        /* A plan names only the states it may disable: the
-                         * latency first, the name only above the floor (or
-                         * to tell a state without latency from none). */
-                        if (read_idle_latency(fd, c, k, &st.latency_us) < 0) {
-                                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/name", c, k);
-                                st.name = host_read_str_or_null(fd, path);
-                                if (!st.name)
-                                        break;
-                        }
+                        /* A plan looks at the states it may disable: the
+                         * latency first; the name is for a report of those
+                         * (HOST_REPORT), or tells a state without latency
+                         * from the end of the list. */
+                        if (read_idle_latency(fd, c, k, &st.latency_us) < 0 && !(st.name = read_idle_name(fd, c, k)))
+                                break;
                         if (st.latency_us <= h->power_idle_floor_us) {
                                 /* within every limit: never disabled, not looked at */
                                 *(IdleState *) array_push(&p->idle, &p->n_idle, sizeof(IdleState)) = st;
                                 continue;
                         }
-                }
-                if (!st.name) {
-                        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/name", c, k);
-                        st.name = host_read_str_or_null(fd, path);
-                        if (!st.name)
+                        if (!st.name && (h->loaded & HOST_REPORT))
+                                st.name = read_idle_name(fd, c, k);
+                } else {
+                        if (!(st.name = read_idle_name(fd, c, k)))
                                 break;
-                }
-                if (!h->power_scoped) {
                         snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/latency", c, k);
                         st.latency_us = (unsigned) host_read_ulong_or(fd, path, 0);
                 }
@@ -140,6 +141,16 @@ static void load_cpu_power(Host *h, unsigned c) {
                 st.disabled = read_small_attr(fd, path, &dis) >= 0 && streq(strstrip(dis), "1");
                 *(IdleState *) array_push(&p->idle, &p->n_idle, sizeof(IdleState)) = st;
         }
+}
+
+/* HOST_REPORT after a scoped read: the names of the states a plan may disable. */
+void host_load_idle_names(Host *h) {
+        for (unsigned c = 0; h->power && c < h->nr_cpu_ids; c++)
+                for (size_t k = 0; k < h->power[c].n_idle; k++) {
+                        IdleState *st = &h->power[c].idle[k];
+                        if (!st->name && st->latency_us > h->power_idle_floor_us)
+                                st->name = read_idle_name(h->root_fd, c, st->index);
+                }
 }
 
 /* related_cpus is a space-separated list: "0 1 2 3" */

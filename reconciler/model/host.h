@@ -58,6 +58,10 @@ typedef struct Task {
         unsigned long long start_time;
         int rt_priority, policy;
         CpuSet allowed;
+        /* A kernel thread the kernel pins (PF_NO_SETAFFINITY) whose mask
+         * was not read: on cgroup v2 only a report counts those masks
+         * (HOST_REPORT); allowed is empty then. */
+        bool allowed_unread;
         char *cgroup; /* v2 path or v1 cpuset path */
 } Task;
 
@@ -81,7 +85,7 @@ typedef struct Cgroups {
 
 typedef struct IdleState {
         unsigned index;
-        char *name;
+        char *name; /* NULL where not read: a scoped read names only the states a plan may disable, for a report */
         unsigned latency_us;
         bool disabled;
 } IdleState;
@@ -164,14 +168,24 @@ typedef enum HostParts {
         /* Package, die, core id and L3 of each CPU, the CPU model: for the
          * eyes (status, doctor); the topology proper is the SMT siblings. */
         HOST_CPU_DETAILS = 1 << 7,
-        /* Every IRQ's flags (debugfs) and name (/proc/interrupts); a plan
-         * reads them only for its IRQs (host_load_irq_details). */
+        /* Every IRQ's flags (debugfs) and, with HOST_REPORT, name
+         * (/proc/interrupts); a plan reads them only for its IRQs
+         * (host_load_irq_details). */
         HOST_IRQ_DETAILS = 1 << 8,
         /* cgroup v2: the processes in the VMs' partition cgroup and below
          * (host_set_partition), added to the tasks read so far; nothing
          * when every task is read. */
         HOST_PARTITION_PROCS = 1 << 9,
-        HOST_ALL = 0x3ff,
+        /* What only a report of the plan shows, never what it decides: the
+         * chip and actions of the IRQs whose details are read (one pass
+         * over /proc/interrupts), the names of the idle states a plan may
+         * disable, and on cgroup v2 the masks of the kernel threads the
+         * kernel pins (PF_NO_SETAFFINITY: counted on the VMs' CPUs, never
+         * moved). A run whose output shows no plan detail (apply's summary
+         * line, the hook, the timer) goes without; parts read before it are
+         * completed when it is loaded. */
+        HOST_REPORT = 1 << 10,
+        HOST_ALL = 0x7ff,
 } HostParts;
 
 /* Reads the host below root. Absent files are facts, not errors; a missing
@@ -202,6 +216,8 @@ void host_free(Host *h);
 /* model/tasks.c, for host_load_parts: every task, or (only_root, cgroup v2)
  * the tasks of the root cgroup. */
 void host_load_tasks(Host *h, bool only_root);
+/* The masks of the kernel threads read without them (Task.allowed_unread). */
+void host_load_kthread_masks(Host *h);
 void host_load_subtree_procs(Host *h, const char *rel);
 /* The VMs' cgroup (config host.partition) for HOST_PARTITION_PROCS. */
 void host_set_partition(Host *h, const char *partition);
@@ -210,8 +226,8 @@ int host_kernel_version(const Host *h, unsigned *ret_major, unsigned *ret_minor)
 void host_free_tasks(Host *h);
 
 /* model/host-irqs.c: an IRQ by number (NULL when the host has none); the
- * details (flags, name) of these IRQs (true when any was not read yet), and
- * of all. */
+ * details (flags; names with HOST_REPORT) of these IRQs (true when any was
+ * not read yet), and of all. */
 const Irq *host_find_irq(const Host *h, unsigned number);
 bool host_load_irq_details(Host *h, const unsigned *numbers, size_t n);
 void host_load_all_irq_details(Host *h);
