@@ -77,6 +77,13 @@ int journal_compact(Journal *j) {
         journal_items_pack(j);
         text = render(j, &len);
 
+        /* Nothing appended this run and the file says this already: a run
+         * that changes nothing leaves the state directory as it was (no
+         * rewrite, no fsync). */
+        if (j->fd < 0 && j->on_disk && j->on_disk_len == len && memcmp(j->on_disk, text, len) == 0)
+                return 0;
+        free(j->on_disk);
+        j->on_disk = NULL;
         if (j->n_items == 0 && !journal_is_damaged(j)) {
                 if (unlinkat(j->dir_fd, JOURNAL_FILE, 0) < 0 && errno != ENOENT)
                         return -errno;
@@ -88,6 +95,10 @@ int journal_compact(Journal *j) {
         if (j->fd >= 0)
                 close(j->fd);
         j->fd = -1;
+        if (j->n_items > 0 || journal_is_damaged(j)) {
+                j->on_disk = TAKE_PTR(text);
+                j->on_disk_len = len;
+        }
         return 0;
 }
 
@@ -96,6 +107,8 @@ int journal_compact(Journal *j) {
 static int ensure_open(Journal *j) {
         if (j->fd >= 0)
                 return 0;
+        free(j->on_disk); /* appended to from now on */
+        j->on_disk = NULL;
         /* Start each run from a clean copy: a crash may have left a torn
          * last line that the next append must not extend. */
         {
@@ -131,6 +144,8 @@ static int set_aside(Journal *j, const char *dir, const char *path, const char *
         *ret_warning = xasprintf("%s was written during another boot (%s): nothing in it is true "
                                  "any more; set aside as %s/%s",
                                  path, j->boot_id, dir, aside);
+        free(j->on_disk); /* no longer there */
+        j->on_disk = NULL;
         if (!readonly && renameat(j->dir_fd, JOURNAL_FILE, j->dir_fd, aside) < 0) {
                 r = -errno;
                 *ret_error = xasprintf("%s: %s", path, strerror(-r));
@@ -218,6 +233,10 @@ static int journal_load(const char *dir, const char *boot_id, unsigned flags, bo
                         journal_close(&j);
                         return r;
                 }
+                if (!readonly) {
+                        j.on_disk = TAKE_PTR(text);
+                        j.on_disk_len = len;
+                }
         }
         j.dir_fd = TAKE_FD(dfd);
         j.dir = xstrdup(dir);
@@ -278,6 +297,9 @@ int journal_peek(const char *dir, const char *boot_id, Journal *ret) {
 }
 
 static void items_clear(Journal *j) {
+        free(j->on_disk);
+        j->on_disk = NULL;
+        j->on_disk_len = 0;
         for (size_t i = 0; i < j->n_items; i++)
                 journal_item_free(&j->items[i]);
         free(j->items);
