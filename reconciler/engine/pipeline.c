@@ -75,6 +75,26 @@ static bool irq_details(Host *h, const Plan *p) {
         return host_load_irq_details(h, v, n);
 }
 
+/* The IRQs on the active VMs' CPUs are the ones a first plan without flags
+ * names (it would move each, or leaves it alone for a refusal on record):
+ * their details are read before it, so that the usual run plans once. The
+ * plan made again after irq_details stays for the others (an IRQ that
+ * drifted from its journaled target, a VM's device vector). */
+static void irq_details_ahead(Host *h, const PlanInput *pin) {
+        _cleanup_free_ unsigned *v = NULL;
+        size_t n = 0;
+
+        if (pin->cfg->irqs == MODE_LEAVE || cpuset_is_empty(&pin->vm_cpus))
+                return;
+        for (size_t i = 0; i < h->n_irqs; i++) {
+                const Irq *q = &h->irqs[i];
+                if (q->has_affinity && !q->details && cpuset_intersects(&q->affinity, &pin->vm_cpus) &&
+                    !device_irq_steered(pin->devices, pin->active, q->number))
+                        *(unsigned *) array_push(&v, &n, sizeof(unsigned)) = q->number;
+        }
+        (void) host_load_irq_details(h, v, n);
+}
+
 /* With no VM active, every resource plans nothing but restores, which read
  * their items themselves; carrying them out needs the cgroup layout, the
  * workqueue files and, on cgroup v1, the tasks (moved back to the root
@@ -113,6 +133,7 @@ int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
         pin.devices = &devs;
 
         plan_input_init(&pin, &p);
+        irq_details_ahead(in->host, &pin);
         plan_forward(&pin, &p);
         if (irq_details(in->host, &p)) {
                 /* the same plan, now with those IRQs' flags and names */
