@@ -37,36 +37,110 @@ int journal_sync(Journal *j) {
         return 0;
 }
 
-static char *render(const Journal *j, size_t *ret_len) {
-        size_t len = 0;
-        char *buf = NULL;
-        FILE *f = open_memstream(&buf, &len);
+/* The text of the journal, built in one buffer: a big host's journal has
+ * thousands of items, rendered at the end of every run. */
+typedef struct Text {
+        char *p;
+        size_t len, cap;
+} Text;
 
-        if (!f)
-                abort();
-        fprintf(f, JOURNAL_MAGIC "\nboot\t%s\n", j->boot_id);
+static void text_reserve(Text *t, size_t more) {
+        if (t->len + more + 1 <= t->cap)
+                return;
+        t->cap = (t->len + more + 1) * 2;
+        t->p = xrealloc(t->p, t->cap);
+}
+
+static void text_put(Text *t, const char *s, size_t n) {
+        text_reserve(t, n);
+        memcpy(t->p + t->len, s, n);
+        t->len += n;
+}
+
+static void text_str(Text *t, const char *s) {
+        if (!s)
+                s = "(null)"; /* as printf's %s had it */
+        text_put(t, s, strlen(s));
+}
+
+/* journal_escape's text, written in place */
+static void text_escaped(Text *t, const char *s) {
+        size_t n = strlen(s);
+
+        text_reserve(t, n * 4);
+        for (; *s; s++)
+                switch (*s) {
+                case '\t':
+                        t->p[t->len++] = '\\', t->p[t->len++] = 't';
+                        break;
+                case '\n':
+                        t->p[t->len++] = '\\', t->p[t->len++] = 'n';
+                        break;
+                case '\\':
+                        t->p[t->len++] = '\\', t->p[t->len++] = '\\';
+                        break;
+                default:
+                        if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                                t->len += (size_t) sprintf(t->p + t->len, "\\x%02x", (unsigned char) *s);
+                        else
+                                t->p[t->len++] = *s;
+                }
+}
+
+static void text_uint(Text *t, unsigned v) {
+        char tmp[16];
+        size_t n = sizeof tmp;
+
+        do
+                tmp[--n] = (char) ('0' + v % 10);
+        while ((v /= 10));
+        text_put(t, tmp + n, sizeof tmp - n);
+}
+
+static char *render(const Journal *j, size_t *ret_len) {
+        Text t = {};
+
+        text_reserve(&t, 4096 + j->n_items * 128);
+        text_str(&t, JOURNAL_MAGIC "\nboot\t");
+        text_str(&t, j->boot_id);
+        text_put(&t, "\n", 1);
         for (size_t i = 0; i < j->refused.n; i++) {
-                _cleanup_free_ char *t = journal_escape(j->refused.v[i]);
-                fprintf(f, "refused\t%s\n", t);
+                text_str(&t, "refused\t");
+                text_escaped(&t, j->refused.v[i]);
+                text_put(&t, "\n", 1);
         }
         for (size_t i = 0; i < j->n_items; i++) {
                 const JournalItem *it = &j->items[i];
-                _cleanup_free_ char *t = journal_escape(it->target), *o = journal_escape(it->original),
-                                    *w = journal_escape(it->intended), *v = journal_escape(it->vm),
-                                    *id = journal_escape(it->ident);
-                fprintf(f, "item\t%u\t%s\t%s\t%s\t%s\t%s\t%s\n", it->seq, it->kind, t, o, w, v, id);
+
+                text_str(&t, "item\t");
+                text_uint(&t, it->seq);
+                text_put(&t, "\t", 1);
+                text_str(&t, it->kind);
+                text_put(&t, "\t", 1);
+                text_escaped(&t, it->target);
+                text_put(&t, "\t", 1);
+                text_escaped(&t, it->original);
+                text_put(&t, "\t", 1);
+                text_escaped(&t, it->intended);
+                text_put(&t, "\t", 1);
+                text_escaped(&t, it->vm);
+                text_put(&t, "\t", 1);
+                text_escaped(&t, it->ident);
+                text_put(&t, "\n", 1);
                 if (it->applied) {
-                        _cleanup_free_ char *a = journal_escape(it->applied);
-                        fprintf(f, "applied\t%s\t%s\n", t, a);
+                        text_str(&t, "applied\t");
+                        text_escaped(&t, it->target);
+                        text_put(&t, "\t", 1);
+                        text_escaped(&t, it->applied);
+                        text_put(&t, "\n", 1);
                 }
         }
         /* What could not be read is kept, byte for byte: never dropped. */
         if (j->damaged_raw_len)
-                fwrite(j->damaged_raw, 1, j->damaged_raw_len, f);
-        if (fclose(f) != 0)
-                abort();
-        *ret_len = len;
-        return buf;
+                text_put(&t, j->damaged_raw, j->damaged_raw_len);
+        t.p[t.len] = 0;
+        *ret_len = t.len;
+        return t.p;
 }
 
 int journal_compact(Journal *j) {
