@@ -51,9 +51,8 @@ static void scope_power(const PipelineInput *in) {
 
 static void add_irq(unsigned **v, size_t *n, const char *target) {
         unsigned irq;
-        int end = 0;
 
-        if (sscanf(target, "/proc/irq/%u/smp_affinity_list%n", &irq, &end) == 1 && target[end] == 0)
+        if (irq_target_parse(target, &irq) >= 0)
                 *(unsigned *) array_push(v, n, sizeof(unsigned)) = irq;
 }
 

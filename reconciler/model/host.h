@@ -229,6 +229,12 @@ void host_free_tasks(Host *h);
  * details (flags; names with HOST_REPORT) of these IRQs (true when any was
  * not read yet), and of all. */
 const Irq *host_find_irq(const Host *h, unsigned number);
+/* An IRQ's affinity file, "/proc/irq/N/smp_affinity_list", the target of
+ * its changes: written into buf (IRQ_TARGET_SIZE) without printf, as runs
+ * make one per IRQ; and parsed back (-EINVAL for any other target). */
+#define IRQ_TARGET_SIZE 48
+const char *irq_target(char *buf, unsigned number);
+int irq_target_parse(const char *target, unsigned *ret);
 bool host_load_irq_details(Host *h, const unsigned *numbers, size_t n);
 void host_load_all_irq_details(Host *h);
 /* The flags of a debugfs irqs/N file. */

@@ -8,10 +8,9 @@
 #include "resource.h"
 
 static bool irq_refused(const StrList *refused, unsigned number) {
-        char target[64];
+        char target[IRQ_TARGET_SIZE];
 
-        snprintf(target, sizeof target, "/proc/irq/%u/smp_affinity_list", number);
-        return refused && strlist_contains(refused, target);
+        return refused && strlist_contains(refused, irq_target(target, number));
 }
 
 static const char *unmovable_reason(const Irq *q) {
@@ -61,7 +60,7 @@ static void irq_plan(const PlanInput *in, Plan *p) {
 
                 if (!q->has_affinity || device_irq_steered(in->devices, in->active, q->number))
                         continue;
-                snprintf(target, sizeof target, "/proc/irq/%u/smp_affinity_list", q->number);
+                irq_target(target, q->number);
                 plan_claim(p, target);
                 /* The baseline: the journaled original, else the affinity
                  * itself (formatted only for a change: one per IRQ adds up). */

@@ -4,6 +4,7 @@
  * with the host's root directory closed, is the same plan. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 
 #include "pipeline.h"
@@ -165,6 +166,25 @@ Test(irq, movable_irqs_go_to_host_cpus_managed_ones_are_skipped) {
         cr_assert_null(find("/proc/irq/36/smp_affinity_list"));
         cr_assert_not_null(find_skipped("/proc/irq/36/smp_affinity_list"));
         cr_assert_not_null(find("/proc/irq/default_smp_affinity"));
+}
+
+/* The target every IRQ change and journal item uses, made without printf. */
+Test(irq, target_roundtrip) {
+        const unsigned numbers[] = { 0, 7, 10, 4095, 123456789, UINT_MAX };
+        char buf[IRQ_TARGET_SIZE], want[64];
+        unsigned back;
+
+        for (size_t i = 0; i < ELEMENTSOF(numbers); i++) {
+                snprintf(want, sizeof want, "/proc/irq/%u/smp_affinity_list", numbers[i]);
+                cr_assert_str_eq(irq_target(buf, numbers[i]), want);
+                cr_assert_eq(irq_target_parse(want, &back), 0, "%s", want);
+                cr_assert_eq(back, numbers[i]);
+        }
+        cr_assert_lt(irq_target_parse("/proc/irq/default_smp_affinity", &back), 0);
+        cr_assert_lt(irq_target_parse("/proc/irq//smp_affinity_list", &back), 0);
+        cr_assert_lt(irq_target_parse("/proc/irq/5/smp_affinity", &back), 0);
+        cr_assert_lt(irq_target_parse("/proc/irq/5/smp_affinity_listx", &back), 0);
+        cr_assert_lt(irq_target_parse("/proc/irq/99999999999/smp_affinity_list", &back), 0);
 }
 
 TestSuite(kthread, .fini = teardown);
