@@ -63,12 +63,20 @@ static void text_str(Text *t, const char *s) {
         text_put(t, s, strlen(s));
 }
 
-/* journal_escape's text, written in place */
+/* journal_escape's text, written in place: runs of plain characters copied
+ * as they are (everything printable but the backslash). */
 static void text_escaped(Text *t, const char *s) {
-        size_t n = strlen(s);
+        text_reserve(t, strlen(s) * 4);
+        for (;;) {
+                size_t run = 0;
 
-        text_reserve(t, n * 4);
-        for (; *s; s++)
+                while ((unsigned char) s[run] >= 0x20 && s[run] != 0x7f && s[run] != '\\')
+                        run++;
+                memcpy(t->p + t->len, s, run);
+                t->len += run;
+                s += run;
+                if (!*s)
+                        break;
                 switch (*s) {
                 case '\t':
                         t->p[t->len++] = '\\', t->p[t->len++] = 't';
@@ -79,12 +87,11 @@ static void text_escaped(Text *t, const char *s) {
                 case '\\':
                         t->p[t->len++] = '\\', t->p[t->len++] = '\\';
                         break;
-                default:
-                        if ((unsigned char) *s < 0x20 || *s == 0x7f)
-                                t->len += (size_t) sprintf(t->p + t->len, "\\x%02x", (unsigned char) *s);
-                        else
-                                t->p[t->len++] = *s;
+                default: /* the other control characters */
+                        t->len += (size_t) sprintf(t->p + t->len, "\\x%02x", (unsigned char) *s);
                 }
+                s++;
+        }
 }
 
 static void text_uint(Text *t, unsigned v) {
