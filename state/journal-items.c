@@ -155,6 +155,17 @@ char *journal_unescape(const char *s) {
 
 int journal_unescape_strict(const char *s, size_t n, char **ret) {
         char *out = xmalloc(n + 1), *p = out;
+        size_t plain = 0;
+
+        /* Most fields have nothing to unescape: copied in one piece. */
+        while (plain < n && s[plain] != '\\' && (unsigned char) s[plain] >= 0x20 && s[plain] != 0x7f)
+                plain++;
+        if (plain == n) {
+                memcpy(out, s, n);
+                out[n] = 0;
+                *ret = out;
+                return 0;
+        }
 
         for (size_t i = 0; i < n; i++) {
                 unsigned char ch = (unsigned char) s[i];
@@ -275,14 +286,15 @@ static void use_record(Journal *j, char **f) {
         } else if (streq(f[0], "item")) {
                 JournalItem *it = journal_find(j, f[3]);
                 if (!it) {
+                        /* the fields parse_line unescaped: taken, not copied */
                         it = array_push(&j->items, &j->n_items, sizeof(JournalItem));
                         it->seq = (unsigned) strtoul(f[1], NULL, 10);
-                        it->kind = xstrdup(f[2]);
-                        it->target = xstrdup(f[3]);
-                        it->original = xstrdup(f[4]);
-                        it->intended = xstrdup(f[5]);
-                        it->vm = xstrdup(f[6]);
-                        it->ident = xstrdup(f[7]);
+                        it->kind = TAKE_PTR(f[2]);
+                        it->target = TAKE_PTR(f[3]);
+                        it->original = TAKE_PTR(f[4]);
+                        it->intended = TAKE_PTR(f[5]);
+                        it->vm = TAKE_PTR(f[6]);
+                        it->ident = TAKE_PTR(f[7]);
                         journal_index_add(j);
                         if (it->seq >= j->next_seq)
                                 j->next_seq = it->seq + 1;
@@ -297,7 +309,7 @@ static void use_record(Journal *j, char **f) {
                 JournalItem *it = journal_find(j, f[1]);
                 if (it) {
                         free(it->applied);
-                        it->applied = xstrdup(f[2]);
+                        it->applied = TAKE_PTR(f[2]);
                 }
         } else if (streq(f[0], "forget"))
                 journal_item_drop(j, f[1]);

@@ -50,6 +50,11 @@ typedef struct Journal {
         /* Appends are flushed by journal_sync, not each on its own (apply:
          * the originals are on disk before each write, not after each line). */
         bool lazy_sync, unsynced;
+        /* The journal file as it is on disk while this run has not written
+         * it (NULL: unknown, or no file): a compaction to the same text is
+         * no write. */
+        char *on_disk;
+        size_t on_disk_len;
 } Journal;
 
 /* Flags of journal_open_full(). */

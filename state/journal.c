@@ -37,36 +37,117 @@ int journal_sync(Journal *j) {
         return 0;
 }
 
-static char *render(const Journal *j, size_t *ret_len) {
-        size_t len = 0;
-        char *buf = NULL;
-        FILE *f = open_memstream(&buf, &len);
+/* The text of the journal, built in one buffer: a big host's journal has
+ * thousands of items, rendered at the end of every run. */
+typedef struct Text {
+        char *p;
+        size_t len, cap;
+} Text;
 
-        if (!f)
-                abort();
-        fprintf(f, JOURNAL_MAGIC "\nboot\t%s\n", j->boot_id);
+static void text_reserve(Text *t, size_t more) {
+        if (t->len + more + 1 <= t->cap)
+                return;
+        t->cap = (t->len + more + 1) * 2;
+        t->p = xrealloc(t->p, t->cap);
+}
+
+static void text_put(Text *t, const char *s, size_t n) {
+        text_reserve(t, n);
+        memcpy(t->p + t->len, s, n);
+        t->len += n;
+}
+
+static void text_str(Text *t, const char *s) {
+        if (!s)
+                s = "(null)"; /* as printf's %s had it */
+        text_put(t, s, strlen(s));
+}
+
+/* journal_escape's text, written in place: runs of plain characters copied
+ * as they are (everything printable but the backslash). */
+static void text_escaped(Text *t, const char *s) {
+        text_reserve(t, strlen(s) * 4);
+        for (;;) {
+                size_t run = 0;
+
+                while ((unsigned char) s[run] >= 0x20 && s[run] != 0x7f && s[run] != '\\')
+                        run++;
+                memcpy(t->p + t->len, s, run);
+                t->len += run;
+                s += run;
+                if (!*s)
+                        break;
+                switch (*s) {
+                case '\t':
+                        t->p[t->len++] = '\\', t->p[t->len++] = 't';
+                        break;
+                case '\n':
+                        t->p[t->len++] = '\\', t->p[t->len++] = 'n';
+                        break;
+                case '\\':
+                        t->p[t->len++] = '\\', t->p[t->len++] = '\\';
+                        break;
+                default: /* the other control characters */
+                        t->len += (size_t) sprintf(t->p + t->len, "\\x%02x", (unsigned char) *s);
+                }
+                s++;
+        }
+}
+
+static void text_uint(Text *t, unsigned v) {
+        char tmp[16];
+        size_t n = sizeof tmp;
+
+        do
+                tmp[--n] = (char) ('0' + v % 10);
+        while ((v /= 10));
+        text_put(t, tmp + n, sizeof tmp - n);
+}
+
+static char *render(const Journal *j, size_t *ret_len) {
+        Text t = {};
+
+        text_reserve(&t, 4096 + j->n_items * 128);
+        text_str(&t, JOURNAL_MAGIC "\nboot\t");
+        text_str(&t, j->boot_id);
+        text_put(&t, "\n", 1);
         for (size_t i = 0; i < j->refused.n; i++) {
-                _cleanup_free_ char *t = journal_escape(j->refused.v[i]);
-                fprintf(f, "refused\t%s\n", t);
+                text_str(&t, "refused\t");
+                text_escaped(&t, j->refused.v[i]);
+                text_put(&t, "\n", 1);
         }
         for (size_t i = 0; i < j->n_items; i++) {
                 const JournalItem *it = &j->items[i];
-                _cleanup_free_ char *t = journal_escape(it->target), *o = journal_escape(it->original),
-                                    *w = journal_escape(it->intended), *v = journal_escape(it->vm),
-                                    *id = journal_escape(it->ident);
-                fprintf(f, "item\t%u\t%s\t%s\t%s\t%s\t%s\t%s\n", it->seq, it->kind, t, o, w, v, id);
+
+                text_str(&t, "item\t");
+                text_uint(&t, it->seq);
+                text_put(&t, "\t", 1);
+                text_str(&t, it->kind);
+                text_put(&t, "\t", 1);
+                text_escaped(&t, it->target);
+                text_put(&t, "\t", 1);
+                text_escaped(&t, it->original);
+                text_put(&t, "\t", 1);
+                text_escaped(&t, it->intended);
+                text_put(&t, "\t", 1);
+                text_escaped(&t, it->vm);
+                text_put(&t, "\t", 1);
+                text_escaped(&t, it->ident);
+                text_put(&t, "\n", 1);
                 if (it->applied) {
-                        _cleanup_free_ char *a = journal_escape(it->applied);
-                        fprintf(f, "applied\t%s\t%s\n", t, a);
+                        text_str(&t, "applied\t");
+                        text_escaped(&t, it->target);
+                        text_put(&t, "\t", 1);
+                        text_escaped(&t, it->applied);
+                        text_put(&t, "\n", 1);
                 }
         }
         /* What could not be read is kept, byte for byte: never dropped. */
         if (j->damaged_raw_len)
-                fwrite(j->damaged_raw, 1, j->damaged_raw_len, f);
-        if (fclose(f) != 0)
-                abort();
-        *ret_len = len;
-        return buf;
+                text_put(&t, j->damaged_raw, j->damaged_raw_len);
+        t.p[t.len] = 0;
+        *ret_len = t.len;
+        return t.p;
 }
 
 int journal_compact(Journal *j) {
@@ -77,6 +158,13 @@ int journal_compact(Journal *j) {
         journal_items_pack(j);
         text = render(j, &len);
 
+        /* Nothing appended this run and the file says this already: a run
+         * that changes nothing leaves the state directory as it was (no
+         * rewrite, no fsync). */
+        if (j->fd < 0 && j->on_disk && j->on_disk_len == len && memcmp(j->on_disk, text, len) == 0)
+                return 0;
+        free(j->on_disk);
+        j->on_disk = NULL;
         if (j->n_items == 0 && !journal_is_damaged(j)) {
                 if (unlinkat(j->dir_fd, JOURNAL_FILE, 0) < 0 && errno != ENOENT)
                         return -errno;
@@ -88,6 +176,10 @@ int journal_compact(Journal *j) {
         if (j->fd >= 0)
                 close(j->fd);
         j->fd = -1;
+        if (j->n_items > 0 || journal_is_damaged(j)) {
+                j->on_disk = TAKE_PTR(text);
+                j->on_disk_len = len;
+        }
         return 0;
 }
 
@@ -96,6 +188,8 @@ int journal_compact(Journal *j) {
 static int ensure_open(Journal *j) {
         if (j->fd >= 0)
                 return 0;
+        free(j->on_disk); /* appended to from now on */
+        j->on_disk = NULL;
         /* Start each run from a clean copy: a crash may have left a torn
          * last line that the next append must not extend. */
         {
@@ -131,6 +225,8 @@ static int set_aside(Journal *j, const char *dir, const char *path, const char *
         *ret_warning = xasprintf("%s was written during another boot (%s): nothing in it is true "
                                  "any more; set aside as %s/%s",
                                  path, j->boot_id, dir, aside);
+        free(j->on_disk); /* no longer there */
+        j->on_disk = NULL;
         if (!readonly && renameat(j->dir_fd, JOURNAL_FILE, j->dir_fd, aside) < 0) {
                 r = -errno;
                 *ret_error = xasprintf("%s: %s", path, strerror(-r));
@@ -218,6 +314,10 @@ static int journal_load(const char *dir, const char *boot_id, unsigned flags, bo
                         journal_close(&j);
                         return r;
                 }
+                if (!readonly) {
+                        j.on_disk = TAKE_PTR(text);
+                        j.on_disk_len = len;
+                }
         }
         j.dir_fd = TAKE_FD(dfd);
         j.dir = xstrdup(dir);
@@ -278,6 +378,9 @@ int journal_peek(const char *dir, const char *boot_id, Journal *ret) {
 }
 
 static void items_clear(Journal *j) {
+        free(j->on_disk);
+        j->on_disk = NULL;
+        j->on_disk_len = 0;
         for (size_t i = 0; i < j->n_items; i++)
                 journal_item_free(&j->items[i]);
         free(j->items);

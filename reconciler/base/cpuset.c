@@ -316,6 +316,32 @@ fail:
         return -EINVAL;
 }
 
+/* Lowest CPU >= c not in s. */
+static unsigned next_clear(const CpuSet *s, unsigned c) {
+        for (size_t w = c / WORD_BITS; w < s->n_words; w++) {
+                uint64_t bits = ~s->words[w];
+
+                if (w == c / WORD_BITS)
+                        bits &= ~UINT64_C(0) << (c % WORD_BITS);
+                if (bits)
+                        return (unsigned) (w * WORD_BITS + (unsigned) __builtin_ctzll(bits));
+        }
+        return (unsigned) (s->n_words * WORD_BITS);
+}
+
+static size_t put_uint(char *p, unsigned v) {
+        char tmp[16];
+        size_t n = 0;
+
+        do
+                tmp[n++] = (char) ('0' + v % 10);
+        while ((v /= 10));
+        for (size_t i = 0; i < n; i++)
+                p[i] = tmp[n - 1 - i];
+        return n;
+}
+
+/* A run at a time, without printf: plans format one per IRQ and task. */
 char *cpuset_format_list(const CpuSet *s) {
         size_t cap = 16, len = 0;
         char *out = xmalloc(cap);
@@ -323,22 +349,21 @@ char *cpuset_format_list(const CpuSet *s) {
 
         out[0] = 0;
         while (c >= 0) {
-                int last = c, n;
-                char item[32];
+                unsigned last = next_clear(s, (unsigned) c) - 1;
 
-                while (cpuset_isset(s, (unsigned) last + 1))
-                        last++;
-                if (last == c)
-                        n = snprintf(item, sizeof item, "%s%d", len ? "," : "", c);
-                else
-                        n = snprintf(item, sizeof item, "%s%d-%d", len ? "," : "", c, last);
-                if (len + (size_t) n + 1 > cap) {
-                        cap = (len + (size_t) n + 1) * 2;
+                if (len + 24 > cap) { /* ",N-M" and the NUL: at most 23 */
+                        cap = (len + 24) * 2;
                         out = xrealloc(out, cap);
                 }
-                memcpy(out + len, item, (size_t) n + 1);
-                len += (size_t) n;
-                c = cpuset_next(s, last);
+                if (len)
+                        out[len++] = ',';
+                len += put_uint(out + len, (unsigned) c);
+                if (last != (unsigned) c) {
+                        out[len++] = '-';
+                        len += put_uint(out + len, last);
+                }
+                out[len] = 0;
+                c = cpuset_next(s, (int) last);
         }
         return out;
 }

@@ -52,18 +52,39 @@ int root_openat(int root_fd, const char *path, int flags, int mode) {
         return fd < 0 ? -errno : fd;
 }
 
-/* one_record: a read shorter than asked is the end (see read_small_attr) */
+/* one_record: a read shorter than asked is the end (see read_small_attr).
+ * The first read goes to the stack: most kernel files are a few bytes, and
+ * a run reads thousands of them, so the result is allocated at its size. */
 static int read_whole(int root_fd, const char *path, bool one_record, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = root_openat(root_fd, path, O_RDONLY, 0);
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = 4096;
+        char first[4096];
+        size_t len = 0, cap = sizeof first;
+        ssize_t n;
 
         if (fd < 0)
                 return fd;
+        do
+                n = read(fd, first, sizeof first);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        len = (size_t) n;
+        if (n == 0 || (one_record && len < sizeof first)) {
+                buf = xmalloc(len + 1);
+                memcpy(buf, first, len);
+                goto done;
+        }
         buf = xmalloc(cap + 1);
+        memcpy(buf, first, len);
         for (;;) {
-                ssize_t n = read(fd, buf + len, cap - len);
-
+                if (len == cap) {
+                        if (cap >= MAX_FILE_SIZE)
+                                return -EFBIG;
+                        cap *= 2;
+                        buf = xrealloc(buf, cap + 1);
+                }
+                n = read(fd, buf + len, cap - len);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -74,13 +95,8 @@ static int read_whole(int root_fd, const char *path, bool one_record, char **ret
                 len += (size_t) n;
                 if (one_record && len < cap)
                         break;
-                if (len == cap) {
-                        if (cap >= MAX_FILE_SIZE)
-                                return -EFBIG;
-                        cap *= 2;
-                        buf = xrealloc(buf, cap + 1);
-                }
         }
+done:
         buf[len] = 0;
         if (ret_len)
                 *ret_len = len;
@@ -192,27 +208,53 @@ int list_dir(int root_fd, const char *path, StrList *ret) {
         return list_entries(root_fd, path, false, ret);
 }
 
-static int cmp_uint_str(const void *a, const void *b) {
-        unsigned long x = strtoul(*(char *const *) a, NULL, 10), y = strtoul(*(char *const *) b, NULL, 10);
-        return x < y ? -1 : x > y;
+typedef struct NumEntry {
+        unsigned value;
+        char *name;
+} NumEntry;
+
+static int cmp_num_entry(const void *a, const void *b) {
+        unsigned x = ((const NumEntry *) a)->value, y = ((const NumEntry *) b)->value;
+        return (x > y) - (x < y);
 }
 
-/* Numeric entries of a directory (PIDs, IRQ numbers) in numeric order. */
+/* Numeric entries of a directory (PIDs, IRQ numbers) in numeric order: each
+ * name parsed once, sorted by its number (/proc/irq of a big host has
+ * thousands). */
 int list_numeric(int root_fd, const char *path, StrList *ret) {
-        StrList all = {}, nums = {};
-        int r = list_dir(root_fd, path, &all);
+        int fd = root_openat(root_fd, path, O_RDONLY | O_DIRECTORY, 0);
+        NumEntry *e = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+        DIR *d;
 
-        if (r < 0)
+        if (fd < 0)
+                return fd;
+        d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
                 return r;
-        for (size_t i = 0; i < all.n; i++) {
-                unsigned v;
-                if (safe_atou(all.v[i], &v) >= 0)
-                        strlist_add(&nums, all.v[i]);
         }
-        strlist_free(&all);
-        if (nums.n > 1)
-                qsort(nums.v, nums.n, sizeof(char *), cmp_uint_str);
-        *ret = nums;
+        while ((de = readdir(d))) {
+                unsigned v;
+                if (safe_atou(de->d_name, &v) < 0)
+                        continue;
+                if (n == cap) {
+                        cap = cap ? cap * 2 : 64;
+                        e = xrealloc(e, cap * sizeof(NumEntry));
+                }
+                e[n++] = (NumEntry) { v, xstrdup(de->d_name) };
+        }
+        closedir(d);
+        if (n > 1)
+                qsort(e, n, sizeof(NumEntry), cmp_num_entry);
+        StrList l = { .v = xmalloc((n + 1) * sizeof(char *)), .n = n };
+        for (size_t i = 0; i < n; i++)
+                l.v[i] = e[i].name;
+        l.v[n] = NULL;
+        free(e);
+        *ret = l;
         return 0;
 }
 

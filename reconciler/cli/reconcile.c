@@ -19,10 +19,17 @@ static void add_all(StrList *dst, const StrList *src) {
                 strlist_add(dst, src->v[i]);
 }
 
-static int plan_session(Session *s, const StrList *active, Plan *ret) {
+/* What a command prints of its plan beyond the summary line: the changes
+ * and what is left alone (JSON, --diff, --verbose, a check), with names.
+ * Without any, the plan goes without what only a report shows. */
+static bool shows_plan(const Options *o, bool check) {
+        return o->output == OUTPUT_JSON || o->diff || o->verbosity > 0 || (check && o->verbosity >= 0);
+}
+
+static int plan_session(Session *s, const StrList *active, bool brief, Plan *ret) {
         PipelineInput in = { .backend = s->backend, .host = &s->host, .cfg = &s->cfg, .active = active,
                              .journal = s->have_journal ? &s->journal : NULL, .force = s->o->force,
-                             .learned_devices = &s->journal.devices };
+                             .learned_devices = &s->journal.devices, .brief = brief };
         return pipeline_plan(&in, &s->obs, ret);
 }
 
@@ -38,7 +45,7 @@ int cmd_plan(const Options *o) {
             session_active(&s, NULL, &active, &warnings) < 0)
                 goto out;
         /* plan shows what apply would do: journaled originals count. */
-        r = plan_session(&s, &active, &p);
+        r = plan_session(&s, &active, false, &p);
         add_all(&p.warnings, &warnings);
         if (o->output == OUTPUT_JSON)
                 output_plan_json(stdout, &p, NULL);
@@ -132,7 +139,7 @@ static int reconcile_session(Session *s, Reconcile what, const char *name) {
         mark_devices(s, what, name);
         if (what != RECONCILE_REVERT && session_active(s, name, &active, &warnings) < 0)
                 goto out;
-        r = plan_session(s, &active, &p);
+        r = plan_session(s, &active, !shows_plan(o, o->check), &p);
         add_all(&p.warnings, &warnings);
         add_all(&p.warnings, &p.drifted);
         if (r < 0) {

@@ -16,10 +16,12 @@ HostParts pipeline_host_parts(void) {
 
 /* Power files only of the CPUs the power resource plans: those of active
  * VMs with a power profile (journaled ones come back through the restores,
- * which read each item on their own). */
+ * which read each item on their own), and of those only what the profiles
+ * set: a profile with a governor alone reads no frequency or EPP file. */
 static void scope_power(const PipelineInput *in) {
         CpuSet cpus = {};
         unsigned floor = UINT_MAX; /* the lowest latency limit: faster states stay enabled */
+        unsigned needs = 0;        /* what the profiles set (resources/power.c) */
 
         for (size_t i = 0; i < in->active->n; i++) {
                 const Vm *vm = config_find_vm(in->cfg, in->active->v[i]);
@@ -27,18 +29,30 @@ static void scope_power(const PipelineInput *in) {
                 if (!vm || !vm->power)
                         continue;
                 cpuset_or(&cpus, &vm->cpus);
-                if (pp && pp->has_max_latency && pp->max_wakeup_latency_us < floor)
-                        floor = pp->max_wakeup_latency_us;
+                if (!pp) {
+                        needs = POWER_NEEDS_ALL;
+                        continue;
+                }
+                if (pp->has_max_latency) {
+                        needs |= POWER_LATENCY;
+                        if (pp->max_wakeup_latency_us < floor)
+                                floor = pp->max_wakeup_latency_us;
+                }
+                if (pp->governor)
+                        needs |= POWER_GOVERNOR;
+                if (pp->min_freq != MIN_FREQ_UNSET)
+                        needs |= POWER_MIN_FREQ;
+                if (pp->epp)
+                        needs |= POWER_EPP;
         }
-        host_scope_power(in->host, &cpus, floor);
+        host_scope_power_needs(in->host, &cpus, floor, needs);
         cpuset_free(&cpus);
 }
 
 static void add_irq(unsigned **v, size_t *n, const char *target) {
         unsigned irq;
-        int end = 0;
 
-        if (sscanf(target, "/proc/irq/%u/smp_affinity_list%n", &irq, &end) == 1 && target[end] == 0)
+        if (irq_target_parse(target, &irq) >= 0)
                 *(unsigned *) array_push(v, n, sizeof(unsigned)) = irq;
 }
 
@@ -60,6 +74,26 @@ static bool irq_details(Host *h, const Plan *p) {
         return host_load_irq_details(h, v, n);
 }
 
+/* The IRQs on the active VMs' CPUs are the ones a first plan without flags
+ * names (it would move each, or leaves it alone for a refusal on record):
+ * their details are read before it, so that the usual run plans once. The
+ * plan made again after irq_details stays for the others (an IRQ that
+ * drifted from its journaled target, a VM's device vector). */
+static void irq_details_ahead(Host *h, const PlanInput *pin) {
+        _cleanup_free_ unsigned *v = NULL;
+        size_t n = 0;
+
+        if (pin->cfg->irqs == MODE_LEAVE || cpuset_is_empty(&pin->vm_cpus))
+                return;
+        for (size_t i = 0; i < h->n_irqs; i++) {
+                const Irq *q = &h->irqs[i];
+                if (q->has_affinity && !q->details && cpuset_intersects(&q->affinity, &pin->vm_cpus) &&
+                    !device_irq_steered(pin->devices, pin->active, q->number))
+                        *(unsigned *) array_push(&v, &n, sizeof(unsigned)) = q->number;
+        }
+        (void) host_load_irq_details(h, v, n);
+}
+
 /* With no VM active, every resource plans nothing but restores, which read
  * their items themselves; carrying them out needs the cgroup layout, the
  * workqueue files and, on cgroup v1, the tasks (moved back to the root
@@ -67,7 +101,7 @@ static bool irq_details(Host *h, const Plan *p) {
 static HostParts host_parts(const PipelineInput *in) {
         if (in->active->n > 0) {
                 host_set_partition(in->host, in->cfg->partition);
-                return pipeline_host_parts();
+                return pipeline_host_parts() | (in->brief ? 0 : HOST_REPORT);
         }
         host_load_parts(in->host, HOST_CGROUPS);
         return HOST_CGROUPS | HOST_WORKQUEUES | (in->host->cg.mode == CGROUP_V2 ? 0 : HOST_KTHREADS);
@@ -118,6 +152,7 @@ int pipeline_plan(const PipelineInput *in, Observed *obs, Plan *ret) {
         pin.devices = &devs;
 
         plan_input_init(&pin, &p);
+        irq_details_ahead(in->host, &pin);
         plan_forward(&pin, &p);
         if (irq_details(in->host, &p)) {
                 /* the same plan, now with those IRQs' flags and names */

@@ -21,6 +21,11 @@ typedef struct PipelineInput {
         /* Devices learned from domain XML: "VM ADDR" (NULL: none). */
         const StrList *learned_devices;
         bool force;
+        /* The output shows no detail of the plan (apply's summary line, the
+         * hook): what only a report shows (HOST_REPORT: IRQ and idle state
+         * names, the count of pinned kernel threads) is not read, and the
+         * plan goes without it. */
+        bool brief;
 } PipelineInput;
 
 /* The union of every resource's needs. */

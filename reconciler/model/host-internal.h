@@ -11,6 +11,9 @@ unsigned long host_read_ulong_or(int root_fd, const char *path, unsigned long df
 char *host_read_str_or_null(int root_fd, const char *path);
 
 void host_load_irqs(Host *h);
+/* HOST_REPORT, loaded after the IRQ details or power: their names. */
+void host_load_irq_names(Host *h);
+void host_load_idle_names(Host *h);
 void host_load_power(Host *h);
 void host_free_power(Host *h);
 /* Power read for a plan's CPUs only is dropped, to be read in full. */

@@ -2,9 +2,10 @@
 /* The host's interrupts: each IRQ's affinity, and its details: flags from
  * debugfs where readable, chip and actions from /proc/interrupts. A run
  * needs the details only of the IRQs its plan changes or reports
- * (host_load_irq_details), status, doctor and verify of all: on a big host
- * debugfs is one file per IRQ and /proc/interrupts megabytes (a column per
- * CPU), read as a stream, one line at a time. */
+ * (host_load_irq_details), and their names only for a report (HOST_REPORT);
+ * status, doctor and verify all of both: on a big host debugfs is one file
+ * per IRQ and /proc/interrupts megabytes (a column per CPU), read as a
+ * stream, one line at a time. */
 #include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,6 +25,38 @@ const Irq *host_find_irq(const Host *h, unsigned number) {
         Irq key = { .number = number };
 
         return h->n_irqs ? bsearch(&key, h->irqs, h->n_irqs, sizeof(Irq), cmp_irq) : NULL;
+}
+
+#define IRQ_PREFIX "/proc/irq/"
+#define IRQ_SUFFIX "/smp_affinity_list"
+
+const char *irq_target(char *buf, unsigned number) {
+        char digits[16];
+        size_t n = sizeof digits, len = sizeof IRQ_PREFIX - 1;
+
+        do
+                digits[--n] = (char) ('0' + number % 10);
+        while ((number /= 10));
+        memcpy(buf, IRQ_PREFIX, len);
+        memcpy(buf + len, digits + n, sizeof digits - n);
+        len += sizeof digits - n;
+        memcpy(buf + len, IRQ_SUFFIX, sizeof IRQ_SUFFIX); /* with its NUL */
+        return buf;
+}
+
+int irq_target_parse(const char *target, unsigned *ret) {
+        const char *p = target + sizeof IRQ_PREFIX - 1;
+        char digits[16];
+        size_t n;
+
+        if (!startswith(target, IRQ_PREFIX))
+                return -EINVAL;
+        n = strspn(p, "0123456789");
+        if (n == 0 || n >= sizeof digits || !streq(p + n, IRQ_SUFFIX))
+                return -EINVAL;
+        memcpy(digits, p, n);
+        digits[n] = 0;
+        return safe_atou(digits, ret);
 }
 
 static void parse_interrupt_line(Host *h, char *line, unsigned ncols) {
@@ -88,7 +121,7 @@ static void parse_interrupt_line(Host *h, char *line, unsigned ncols) {
 void host_load_irqs(Host *h) {
         int fd = h->root_fd;
         StrList nums = {};
-        char path[256];
+        char path[IRQ_TARGET_SIZE];
 
         {
                 _cleanup_free_ char *s = NULL;
@@ -105,8 +138,7 @@ void host_load_irqs(Host *h) {
                 Irq *q = &h->irqs[h->n_irqs++];
 
                 (void) safe_atou(nums.v[i], &q->number);
-                snprintf(path, sizeof path, "/proc/irq/%u/smp_affinity_list", q->number);
-                q->has_affinity = host_read_cpuset_list(fd, path, &q->affinity) >= 0;
+                q->has_affinity = host_read_cpuset_list(fd, irq_target(path, q->number), &q->affinity) >= 0;
         }
         strlist_free(&nums);
 }
@@ -177,7 +209,7 @@ bool host_load_irq_details(Host *h, const unsigned *numbers, size_t n) {
                         read = true;
                 }
         }
-        if (names_pending(h)) {
+        if ((h->loaded & HOST_REPORT) && names_pending(h)) {
                 load_names(h);
                 read = true;
         }
@@ -188,6 +220,11 @@ void host_load_all_irq_details(Host *h) {
         for (size_t i = 0; i < h->n_irqs; i++)
                 if (!h->irqs[i].details)
                         load_flags(h, &h->irqs[i]);
-        if (names_pending(h))
+        host_load_irq_names(h);
+}
+
+/* Names are for reports only (HOST_REPORT): a plan decides by the flags. */
+void host_load_irq_names(Host *h) {
+        if ((h->loaded & HOST_REPORT) && names_pending(h))
                 load_names(h);
 }

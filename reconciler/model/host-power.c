@@ -3,8 +3,9 @@
  * policies, as the power resource plans them. A plan needs them only for
  * the CPUs of active VMs with a power profile (host_scope_power): then the
  * per-CPU files of other CPUs, the settings of policies not covering a
- * scoped CPU and whether an idle state within every profile's latency limit
- * is disabled are not read; doctor and status read all. */
+ * scoped CPU, the name and whether an idle state within every profile's
+ * latency limit is disabled are not read, nor what no profile sets
+ * (host_scope_power_needs); doctor and status read all. */
 #include <stdio.h>
 
 #include "fs.h"
@@ -46,27 +47,62 @@ void host_unscope_power(Host *h) {
         cpuset_free(&h->power_scope);
 }
 
-void host_scope_power(Host *h, const CpuSet *cpus, unsigned idle_floor_us) {
+void host_scope_power_needs(Host *h, const CpuSet *cpus, unsigned idle_floor_us, unsigned needs) {
         if (h->loaded & HOST_POWER) {
                 /* Read already: enough unless this scope is wider (another
                  * plan on the same host); then read again. */
                 if (!h->power_scoped ||
-                    (cpuset_is_subset(cpus, &h->power_scope) && idle_floor_us >= h->power_idle_floor_us))
+                    (cpuset_is_subset(cpus, &h->power_scope) && idle_floor_us >= h->power_idle_floor_us &&
+                     (needs & ~h->power_needs) == 0))
                         return;
                 host_free_power(h);
                 h->loaded &= ~(unsigned) HOST_POWER;
                 cpuset_or(&h->power_scope, cpus);
                 if (idle_floor_us < h->power_idle_floor_us)
                         h->power_idle_floor_us = idle_floor_us;
+                h->power_needs |= needs;
                 return;
         }
         h->power_scoped = true;
         cpuset_copy(&h->power_scope, cpus);
         h->power_idle_floor_us = idle_floor_us;
+        h->power_needs = needs;
+}
+
+void host_scope_power(Host *h, const CpuSet *cpus, unsigned idle_floor_us) {
+        host_scope_power_needs(h, cpus, idle_floor_us, POWER_NEEDS_ALL);
+}
+
+/* Unscoped (doctor, status): everything. */
+static bool needed(const Host *h, unsigned what) {
+        return !h->power_scoped || (h->power_needs & what);
 }
 
 static bool in_scope(const Host *h, unsigned c) {
         return !h->power_scoped || cpuset_isset(&h->power_scope, c);
+}
+
+/* An idle state's exit latency: -ENOENT when the file is absent; 0 when it
+ * does not parse (as host_read_ulong_or). */
+static int read_idle_latency(int fd, unsigned c, unsigned k, unsigned *ret) {
+        _cleanup_free_ char *s = NULL;
+        unsigned long v;
+        char path[128];
+        int r;
+
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/latency", c, k);
+        r = read_small_attr(fd, path, &s);
+        if (r < 0)
+                return r;
+        *ret = safe_atolu(strstrip(s), &v) < 0 ? 0 : (unsigned) v;
+        return 0;
+}
+
+static char *read_idle_name(int fd, unsigned c, unsigned k) {
+        char path[128];
+
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/name", c, k);
+        return host_read_str_or_null(fd, path);
 }
 
 static void load_cpu_power(Host *h, unsigned c) {
@@ -81,21 +117,40 @@ static void load_cpu_power(Host *h, unsigned c) {
                 _cleanup_free_ char *dis = NULL;
                 IdleState st = { .index = k };
 
-                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/name", c, k);
-                st.name = host_read_str_or_null(fd, path);
-                if (!st.name)
-                        break;
-                snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/latency", c, k);
-                st.latency_us = (unsigned) host_read_ulong_or(fd, path, 0);
-                if (h->power_scoped && st.latency_us <= h->power_idle_floor_us) {
-                        /* within every limit: never disabled, not looked at */
-                        *(IdleState *) array_push(&p->idle, &p->n_idle, sizeof(IdleState)) = st;
-                        continue;
+                if (h->power_scoped) {
+                        /* A plan looks at the states it may disable: the
+                         * latency first; the name is for a report of those
+                         * (HOST_REPORT), or tells a state without latency
+                         * from the end of the list. */
+                        if (read_idle_latency(fd, c, k, &st.latency_us) < 0 && !(st.name = read_idle_name(fd, c, k)))
+                                break;
+                        if (st.latency_us <= h->power_idle_floor_us) {
+                                /* within every limit: never disabled, not looked at */
+                                *(IdleState *) array_push(&p->idle, &p->n_idle, sizeof(IdleState)) = st;
+                                continue;
+                        }
+                        if (!st.name && (h->loaded & HOST_REPORT))
+                                st.name = read_idle_name(fd, c, k);
+                } else {
+                        if (!(st.name = read_idle_name(fd, c, k)))
+                                break;
+                        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/latency", c, k);
+                        st.latency_us = (unsigned) host_read_ulong_or(fd, path, 0);
                 }
                 snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/disable", c, k);
                 st.disabled = read_small_attr(fd, path, &dis) >= 0 && streq(strstrip(dis), "1");
                 *(IdleState *) array_push(&p->idle, &p->n_idle, sizeof(IdleState)) = st;
         }
+}
+
+/* HOST_REPORT after a scoped read: the names of the states a plan may disable. */
+void host_load_idle_names(Host *h) {
+        for (unsigned c = 0; h->power && c < h->nr_cpu_ids; c++)
+                for (size_t k = 0; k < h->power[c].n_idle; k++) {
+                        IdleState *st = &h->power[c].idle[k];
+                        if (!st->name && st->latency_us > h->power_idle_floor_us)
+                                st->name = read_idle_name(h->root_fd, c, st->index);
+                }
 }
 
 /* related_cpus is a space-separated list: "0 1 2 3" */
@@ -126,13 +181,18 @@ static void load_policy(Host *h, const char *n) {
         bool wanted = !h->power_scoped || cpuset_intersects(&pol.related, &h->power_scope);
 #define RD(field, file) (snprintf(path, sizeof path, "%s/" file, base), pol.field = host_read_str_or_null(fd, path))
 #define RU(field, file) (snprintf(path, sizeof path, "%s/" file, base), pol.field = host_read_ulong_or(fd, path, 0))
-        if (wanted || !h->cpufreq_driver)
+        /* Of a policy in scope, the settings its plan looks at (needed). */
+        if ((wanted && needed(h, POWER_EPP)) || !h->cpufreq_driver)
                 RD(driver, "scaling_driver");
-        if (wanted) {
+        if (wanted && needed(h, POWER_GOVERNOR | POWER_EPP))
                 RD(governor, "scaling_governor");
+        if (wanted && needed(h, POWER_GOVERNOR))
                 RD(available_governors, "scaling_available_governors");
+        if (wanted && needed(h, POWER_EPP)) {
                 RD(epp, "energy_performance_preference");
                 RD(available_epp, "energy_performance_available_preferences");
+        }
+        if (wanted && needed(h, POWER_MIN_FREQ)) {
                 RU(cpuinfo_min, "cpuinfo_min_freq");
                 RU(cpuinfo_max, "cpuinfo_max_freq");
                 RU(scaling_min, "scaling_min_freq");
@@ -152,7 +212,7 @@ void host_load_power(Host *h) {
         h->power = xcalloc(h->nr_cpu_ids, sizeof(CpuPower));
         h->cpuidle_driver = host_read_str_or_null(h->root_fd, "/sys/devices/system/cpu/cpuidle/current_driver");
         for (unsigned c = 0; c < h->nr_cpu_ids; c++)
-                if (in_scope(h, c))
+                if (in_scope(h, c) && needed(h, POWER_LATENCY))
                         load_cpu_power(h, c);
 
         if (list_dir(h->root_fd, "/sys/devices/system/cpu/cpufreq", &pols) < 0)

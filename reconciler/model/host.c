@@ -333,6 +333,17 @@ void host_load_parts(Host *h, HostParts parts) {
         if (parts == HOST_ALL)
                 host_unscope_power(h); /* HOST_ALL: every part in full */
         todo = parts & ~h->loaded;
+        if (todo & HOST_REPORT) {
+                /* First: the loaders below read names and masks with it; what
+                 * was read without it is completed. */
+                h->loaded |= HOST_REPORT;
+                if (h->loaded & (HOST_KTHREADS | HOST_TASKS))
+                        host_load_kthread_masks(h);
+                if (h->loaded & HOST_IRQS)
+                        host_load_irq_names(h);
+                if (h->loaded & HOST_POWER)
+                        host_load_idle_names(h);
+        }
 
         if (todo & (HOST_TASKS | HOST_KTHREADS | HOST_TASK_MASKS))
                 todo |= HOST_CGROUPS & ~h->loaded; /* a task's cgroup path depends on the layout */

@@ -58,6 +58,10 @@ typedef struct Task {
         unsigned long long start_time;
         int rt_priority, policy;
         CpuSet allowed;
+        /* A kernel thread the kernel pins (PF_NO_SETAFFINITY) whose mask
+         * was not read: on cgroup v2 only a report counts those masks
+         * (HOST_REPORT); allowed is empty then. */
+        bool allowed_unread;
         char *cgroup; /* v2 path or v1 cpuset path */
 } Task;
 
@@ -81,7 +85,7 @@ typedef struct Cgroups {
 
 typedef struct IdleState {
         unsigned index;
-        char *name;
+        char *name; /* NULL where not read: a scoped read names only the states a plan may disable, for a report */
         unsigned latency_us;
         bool disabled;
 } IdleState;
@@ -139,6 +143,7 @@ typedef struct Host {
         CpuPower *power; /* per CPU, nr_cpu_ids entries; only those in power_scope read when scoped */
         bool power_scoped;
         CpuSet power_scope;
+        unsigned power_needs;         /* PowerNeeds: what of the scope is read (host_scope_power_needs) */
         unsigned power_idle_floor_us; /* idle states this fast are never disabled by the plan */
         FreqPolicy *policies;
         size_t n_policies;
@@ -165,20 +170,30 @@ typedef enum HostParts {
         /* Package, die, core id and L3 of each CPU, the CPU model: for the
          * eyes (status, doctor); the topology proper is the SMT siblings. */
         HOST_CPU_DETAILS = 1 << 7,
-        /* Every IRQ's flags (debugfs) and name (/proc/interrupts); a plan
-         * reads them only for its IRQs (host_load_irq_details). */
+        /* Every IRQ's flags (debugfs) and, with HOST_REPORT, name
+         * (/proc/interrupts); a plan reads them only for its IRQs
+         * (host_load_irq_details). */
         HOST_IRQ_DETAILS = 1 << 8,
         /* cgroup v2: the processes in the VMs' partition cgroup and below
          * (host_set_partition), added to the tasks read so far; nothing
          * when every task is read. */
         HOST_PARTITION_PROCS = 1 << 9,
+        /* What only a report of the plan shows, never what it decides: the
+         * chip and actions of the IRQs whose details are read (one pass
+         * over /proc/interrupts), the names of the idle states a plan may
+         * disable, and on cgroup v2 the masks of the kernel threads the
+         * kernel pins (PF_NO_SETAFFINITY: counted on the VMs' CPUs, never
+         * moved). A run whose output shows no plan detail (apply's summary
+         * line, the hook, the timer) goes without; parts read before it are
+         * completed when it is loaded. */
+        HOST_REPORT = 1 << 10,
         /* The kernel threads in full and, of the user tasks (on cgroup v1
          * those of the root cpuset, on v2 all), the CPU mask; the rest only
          * where it is narrower than the host: what the v1 move and a kernel
          * that forgets masks (6.1) need. Where kthreadd's children cannot
          * be read, every task in full. */
-        HOST_TASK_MASKS = 1 << 10,
-        HOST_ALL = 0x7ff,
+        HOST_TASK_MASKS = 1 << 11,
+        HOST_ALL = 0xfff,
 } HostParts;
 
 /* Reads the host below root. Absent files are facts, not errors; a missing
@@ -193,6 +208,18 @@ void host_load_parts(Host *h, HostParts parts);
  * state's "disable" only when its exit latency is above idle_floor_us (what
  * a plan of the VMs on them needs); without a scope, all. */
 void host_scope_power(Host *h, const CpuSet *cpus, unsigned idle_floor_us);
+/* What of the power files a plan looks at: the per-CPU latency files (PM
+ * QoS, idle states) only for a profile with a latency limit, and of each
+ * policy only the settings a profile sets. */
+typedef enum PowerNeeds {
+        POWER_LATENCY = 1 << 0,   /* pm_qos_resume_latency_us, cpuidle states */
+        POWER_GOVERNOR = 1 << 1,  /* scaling_governor, scaling_available_governors */
+        POWER_MIN_FREQ = 1 << 2,  /* cpuinfo_{min,max}_freq, scaling_{min,max}_freq */
+        POWER_EPP = 1 << 3,       /* energy_performance_*, scaling_driver, scaling_governor */
+        POWER_NEEDS_ALL = 0xf,
+} PowerNeeds;
+/* host_scope_power, reading only what needs says of the scope. */
+void host_scope_power_needs(Host *h, const CpuSet *cpus, unsigned idle_floor_us, unsigned needs);
 void host_free(Host *h);
 /* model/tasks.c, for host_load_parts: every task, or (only_root, cgroup v2)
  * the tasks of the root cgroup. */
@@ -203,6 +230,8 @@ void host_load_v1_kthreads(Host *h);
 void host_load_task_masks(Host *h);
 /* These TIDs in full too, where they were not read (gone ones are not). */
 void host_load_tids(Host *h, const int *tids, size_t n);
+/* The masks of the kernel threads read without them (Task.allowed_unread). */
+void host_load_kthread_masks(Host *h);
 void host_load_subtree_procs(Host *h, const char *rel);
 /* The VMs' cgroup (config host.partition) for HOST_PARTITION_PROCS. */
 void host_set_partition(Host *h, const char *partition);
@@ -211,9 +240,15 @@ int host_kernel_version(const Host *h, unsigned *ret_major, unsigned *ret_minor)
 void host_free_tasks(Host *h);
 
 /* model/host-irqs.c: an IRQ by number (NULL when the host has none); the
- * details (flags, name) of these IRQs (true when any was not read yet), and
- * of all. */
+ * details (flags; names with HOST_REPORT) of these IRQs (true when any was
+ * not read yet), and of all. */
 const Irq *host_find_irq(const Host *h, unsigned number);
+/* An IRQ's affinity file, "/proc/irq/N/smp_affinity_list", the target of
+ * its changes: written into buf (IRQ_TARGET_SIZE) without printf, as runs
+ * make one per IRQ; and parsed back (-EINVAL for any other target). */
+#define IRQ_TARGET_SIZE 48
+const char *irq_target(char *buf, unsigned number);
+int irq_target_parse(const char *target, unsigned *ret);
 bool host_load_irq_details(Host *h, const unsigned *numbers, size_t n);
 void host_load_all_irq_details(Host *h);
 /* The flags of a debugfs irqs/N file. */

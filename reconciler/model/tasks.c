@@ -76,10 +76,39 @@ static char *cgroup_of(const char *content, CgroupMode mode) {
         return NULL;
 }
 
+static void load_allowed(Host *h, const char *dir, Task *t) {
+        _cleanup_free_ char *status = NULL, *l = NULL;
+        char path[512];
+
+        snprintf(path, sizeof path, "%s/status", dir);
+        if (read_small_attr(h->root_fd, path, &status) >= 0 && procfs_allowed_list(status, &l) >= 0)
+                (void) cpuset_parse_list(l, &t->allowed);
+}
+
+/* cgroup v2, only the root cgroup's tasks read: a kernel thread the kernel
+ * pins (PF_NO_SETAFFINITY) is never planned, its mask only counted for a
+ * report (HOST_REPORT), so without one its status is not read. */
+static bool kthread_mask_unneeded(const Host *h, const Task *t) {
+        return h->tasks_partial && !(h->loaded & HOST_REPORT) && task_is_kthread(t) && !task_is_movable_kthread(t);
+}
+
+void host_load_kthread_masks(Host *h) {
+        char dir[64];
+
+        for (size_t i = 0; i < h->n_tasks; i++) {
+                Task *t = &h->tasks[i];
+                if (!t->allowed_unread)
+                        continue;
+                snprintf(dir, sizeof dir, "/proc/%d", t->pid); /* a kernel thread: its own process */
+                load_allowed(h, dir, t);
+                t->allowed_unread = false;
+        }
+}
+
 /* cgroup: the task's cgroup when known already (the root cgroup's
  * cgroup.procs lists it), else read from procfs. */
 static void load_task(Host *h, const char *dir, int tgid, const char *cgroup) {
-        _cleanup_free_ char *stat = NULL, *status = NULL, *cg = NULL;
+        _cleanup_free_ char *stat = NULL, *cg = NULL;
         char path[512];
         Task t = {};
 
@@ -90,12 +119,10 @@ static void load_task(Host *h, const char *dir, int tgid, const char *cgroup) {
         }
         t.pid = atoi(strrchr(dir, '/') + 1);
         t.tgid = tgid;
-        snprintf(path, sizeof path, "%s/status", dir);
-        if (read_small_attr(h->root_fd, path, &status) >= 0) {
-                _cleanup_free_ char *l = NULL;
-                if (procfs_allowed_list(status, &l) >= 0)
-                        (void) cpuset_parse_list(l, &t.allowed);
-        }
+        if (kthread_mask_unneeded(h, &t))
+                t.allowed_unread = true;
+        else
+                load_allowed(h, dir, &t);
         snprintf(path, sizeof path, "%s/cgroup", dir);
         if (cgroup)
                 t.cgroup = xstrdup(cgroup);

@@ -8,10 +8,9 @@
 #include "resource.h"
 
 static bool irq_refused(const StrList *refused, unsigned number) {
-        char target[64];
+        char target[IRQ_TARGET_SIZE];
 
-        snprintf(target, sizeof target, "/proc/irq/%u/smp_affinity_list", number);
-        return refused && strlist_contains(refused, target);
+        return refused && strlist_contains(refused, irq_target(target, number));
 }
 
 static const char *unmovable_reason(const Irq *q) {
@@ -61,11 +60,14 @@ static void irq_plan(const PlanInput *in, Plan *p) {
 
                 if (!q->has_affinity || device_irq_steered(in->devices, in->active, q->number))
                         continue;
-                snprintf(target, sizeof target, "/proc/irq/%u/smp_affinity_list", q->number);
+                irq_target(target, q->number);
                 plan_claim(p, target);
-                _cleanup_free_ char *obs = cpuset_format_list(&q->affinity);
-                const char *base = plan_baseline(in, target, obs);
-                if (cpuset_parse_list(base, &b) < 0)
+                /* The baseline: the journaled original, else the affinity
+                 * itself (formatted only for a change: one per IRQ adds up). */
+                const char *base = plan_baseline(in, target, NULL);
+                if (!base)
+                        cpuset_copy(&b, &q->affinity);
+                else if (cpuset_parse_list(base, &b) < 0)
                         continue;
                 if (!why && in->journal && strlist_contains(&in->journal->refused, target))
                         why = "the kernel refused to move it (EIO/EPERM: managed, per-CPU or no-balancing)";
@@ -80,7 +82,7 @@ static void irq_plan(const PlanInput *in, Plan *p) {
                 }
                 plan_host_affinity(in, &b, &want);
                 if (!cpuset_equal(&want, &q->affinity)) {
-                        _cleanup_free_ char *to = cpuset_format_list(&want);
+                        _cleanup_free_ char *to = cpuset_format_list(&want), *obs = cpuset_format_list(&q->affinity);
                         Change *c = plan_add(p, KIND_IRQ, OP_WRITE, target, obs, to);
                         c->name = q->name ? xstrdup(q->name) : NULL;
                         c->vm = plan_vms_touching(in, &b);

@@ -20,7 +20,9 @@ static void kthread_plan(const PlanInput *in, Plan *p) {
                 if (!task_is_kthread(t) || t->pid != t->tgid)
                         continue;
                 if (!task_is_movable_kthread(t)) {
-                        if (cpuset_intersects(&t->allowed, &in->vm_cpus))
+                        /* Only a report shows the count: without one (no
+                         * HOST_REPORT) their masks were not read. */
+                        if (!t->allowed_unread && cpuset_intersects(&t->allowed, &in->vm_cpus))
                                 pinned++;
                         continue;
                 }

@@ -46,7 +46,9 @@ static void plan_cpu_latency(const PlanInput *in, Plan *p, const Vm *vm, const P
                 if (st->latency_us <= pp->max_wakeup_latency_us)
                         continue;
                 snprintf(target, sizeof target, "/sys/devices/system/cpu/cpu%u/cpuidle/state%u/disable", cpu, st->index);
-                _cleanup_free_ char *name = xasprintf("idle state %s (exit latency %u us)", st->name, st->latency_us);
+                /* the name is read for a report only (HOST_REPORT) */
+                _cleanup_free_ char *name = xasprintf("idle state %s (exit latency %u us)", strempty(st->name),
+                                                      st->latency_us);
                 add_write(in, p, target, st->disabled ? "1" : "0", "1", vm->name, name);
         }
 }

@@ -106,6 +106,23 @@ def _():
         assert "Cpus_allowed_list:\t3\n" in f.read(), "pgbench did not get CPU 3 back"
 
 
+@check("a no-op apply for its summary line reads no IRQ names; --verbose lists them")
+def _():
+    # i7-4790k: nvme0q2 (IRQ 36) is managed on a VM CPU, left alone by name
+    root = fixture_copy("i7-4790k")
+    cfg = os.path.join(EX, "desktop-4790k.yaml")
+    state = state_dir()
+    p = run("--root", root, "--config", cfg, "activate", "win10", state=state)
+    assert p.returncode == 0, p.stderr
+    counts = opens_below_root(root, cfg, state, "apply")
+    assert counts["sys/kernel/debug/irq/irqs/36"] == 1, "the flags decide: read"
+    assert "proc/interrupts" not in counts, "names are for a report"
+    counts = opens_below_root(root, cfg, state, "apply", "--verbose")
+    assert counts["proc/interrupts"] == 1
+    p = run("--root", root, "--config", cfg, "apply", "--verbose", state=state)
+    assert "/proc/irq/36/smp_affinity_list: nvme0q2: managed by the kernel" in p.stdout, p.stdout
+
+
 def libraries_loaded(*args, state=None):
     """Every shared object the dynamic loader opened for this run (LD_DEBUG)."""
     p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=120,

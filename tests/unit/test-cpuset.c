@@ -206,3 +206,41 @@ Test(cpuset, add_out_of_range) {
         cr_assert_eq(cpuset_add_range(&s, 5, 3), -EINVAL);
         cr_assert(cpuset_is_empty(&s));
 }
+
+/* The list format against the obvious way to write it, on random sets up
+ * to the largest CPU number (runs across word boundaries, single CPUs,
+ * 8191 itself). */
+Test(cpuset, format_list_matches_a_plain_formatter) {
+        unsigned seed = 12345;
+
+        for (unsigned round = 0; round < 2000; round++) {
+                CpuSet s = {}, back = {};
+                char want[65536];
+                size_t len = 0;
+
+                for (unsigned c = 0; c < CPUSET_MAX_CPUS; c++) {
+                        seed = seed * 1103515245u + 12345u;
+                        /* runs of varying density per round */
+                        if (((seed >> 16) % 64) < round % 64)
+                                cr_assert_eq(cpuset_add(&s, c), 0);
+                }
+                if (round % 7 == 0)
+                        cr_assert_eq(cpuset_add(&s, CPUSET_MAX_CPUS - 1), 0);
+                want[0] = 0;
+                for (int c = cpuset_next(&s, -1); c >= 0;) {
+                        int last = c;
+                        while (cpuset_isset(&s, (unsigned) last + 1))
+                                last++;
+                        len += (size_t) snprintf(want + len, sizeof want - len, last == c ? "%s%d" : "%s%d-%d",
+                                                 len ? "," : "", c, last);
+                        c = cpuset_next(&s, last);
+                }
+                char *got = cpuset_format_list(&s);
+                cr_assert_str_eq(got, want, "round %u", round);
+                cr_assert_eq(cpuset_parse_list(got, &back), 0);
+                cr_assert(cpuset_equal(&back, &s));
+                free(got);
+                cpuset_free(&s);
+                cpuset_free(&back);
+        }
+}

@@ -88,6 +88,72 @@ Test(journal, originals_survive_and_reload, .init = setup, .fini = teardown) {
         free(path);
 }
 
+/* The file as render writes it: every field journal_escape'd, whatever it
+ * holds (tabs, newlines, backslashes, other control characters, UTF-8). */
+Test(journal, render_escapes_like_journal_escape, .init = setup, .fini = teardown) {
+        Journal j;
+        char *w = NULL, *e = NULL;
+        const char *orig = "a\tb\nc\\d\x01e\x7f f \xc3\xa9", *intended = "0,4\\x", *vm = "win10";
+
+        cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
+        cr_assert_eq(journal_record(&j, "cpuset/subtree", "/sys/fs/cgroup/cgroup.subtree_control", "", orig, intended,
+                                    vm), 0);
+        cr_assert_eq(journal_compact(&j), 0);
+        journal_close(&j);
+        char *text = slurp("journal"), *t = journal_escape("/sys/fs/cgroup/cgroup.subtree_control"),
+             *o = journal_escape(orig), *i = journal_escape(intended), *v = journal_escape(vm);
+        char *want = xasprintf("cpushield-journal 1\nboot\t%s\nitem\t0\tcpuset/subtree\t%s\t%s\t%s\t%s\t\n", BOOT_A, t,
+                               o, i, v);
+        cr_assert_str_eq(text, want);
+        cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
+        cr_assert_str_eq(journal_find(&j, "/sys/fs/cgroup/cgroup.subtree_control")->original, orig);
+        journal_close(&j);
+        free(text), free(t), free(o), free(i), free(v), free(want);
+}
+
+/* Links of the journal file: a second name made beside it stays with the
+ * old file when the journal is rewritten (a new file renamed over it). */
+static nlink_t journal_links(void) {
+        char *path = xasprintf("%s/journal", dir);
+        struct stat st;
+
+        cr_assert_eq(stat(path, &st), 0, "%s", path);
+        free(path);
+        return st.st_nlink;
+}
+
+/* A run that changes nothing leaves the journal file as it was: compacting
+ * to the text already on disk writes nothing; one that changes it does. */
+Test(journal, compact_without_changes_writes_nothing, .init = setup, .fini = teardown) {
+        Journal j;
+        char *w = NULL, *e = NULL;
+        char *path = xasprintf("%s/journal", dir), *keep = xasprintf("%s/journal.keep", dir);
+
+        cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
+        cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/16/smp_affinity_list", "", "0-7", "0,4", "win10"), 0);
+        cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/17/smp_affinity_list", "", "0-7", "0,4", "win10"), 0);
+        cr_assert_eq(journal_compact(&j), 0);
+        cr_assert_eq(link(path, keep), 0);
+        cr_assert_eq(journal_compact(&j), 0);
+        cr_assert_eq(journal_links(), 2, "the same text again: not rewritten");
+        journal_close(&j);
+
+        cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
+        cr_assert_eq(journal_compact(&j), 0);
+        cr_assert_eq(journal_links(), 2, "loaded and compacted unchanged: not rewritten");
+        cr_assert_eq(journal_forget(&j, "/proc/irq/16/smp_affinity_list"), 0);
+        cr_assert_eq(journal_compact(&j), 0);
+        cr_assert_eq(journal_links(), 1, "an item forgotten: rewritten");
+        journal_close(&j);
+
+        cr_assert_eq(journal_open(dir, BOOT_A, &j, &w, &e), 0, "%s", e ? e : "");
+        cr_assert_eq(j.n_items, 1);
+        cr_assert_not_null(journal_find(&j, "/proc/irq/17/smp_affinity_list"));
+        journal_close(&j);
+        free(path);
+        free(keep);
+}
+
 /* Forgetting leaves holes that lookups skip; a target forgotten and
  * journaled again is one item; the file and a reload see only live items. */
 Test(journal, forget_many_then_record_again, .init = setup, .fini = teardown) {

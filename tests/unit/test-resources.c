@@ -4,6 +4,7 @@
  * with the host's root directory closed, is the same plan. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 
 #include "pipeline.h"
@@ -20,7 +21,7 @@ typedef struct Fx {
 
 static Fx fx;
 
-static void load(const char *fixture, const char *config, const char *vm) {
+static void load_brief(const char *fixture, const char *config, const char *vm, bool brief) {
         _cleanup_free_ char *root = xasprintf("%s/%s", FIXTURES_DIR, fixture);
         _cleanup_free_ char *cfg = xasprintf("%s/%s", EXAMPLES_DIR, config);
         char *files[] = { cfg }, *err = NULL;
@@ -30,8 +31,13 @@ static void load(const char *fixture, const char *config, const char *vm) {
         cr_assert_eq(config_load(files, 1, &fx.host, &fx.cfg, &err), 0, "%s", strempty(err));
         if (vm)
                 strlist_add(&fx.active, vm);
-        PipelineInput in = { .backend = &backend_fixture, .host = &fx.host, .cfg = &fx.cfg, .active = &fx.active };
+        PipelineInput in = { .backend = &backend_fixture, .host = &fx.host, .cfg = &fx.cfg, .active = &fx.active,
+                             .brief = brief };
         cr_assert_eq(pipeline_plan(&in, &fx.obs, &fx.plan), 0, "%s", fx.plan.errors.n ? fx.plan.errors.v[0] : "");
+}
+
+static void load(const char *fixture, const char *config, const char *vm) {
+        load_brief(fixture, config, vm, false);
 }
 
 static void teardown(void) {
@@ -101,6 +107,54 @@ Test(registry, plan_is_pure_with_the_root_closed) {
         plan_free(&again);
 }
 
+/* A plan for a summary line (brief) reads no names and no pinned kernel
+ * thread's mask; it decides the same. Loading HOST_REPORT afterwards
+ * completes what was read without it. */
+Test(registry, brief_plan_decides_the_same) {
+        Plan full = {};
+        size_t unread = 0;
+
+        /* Linux 6.12, cgroup v2: only the root cgroup's tasks are read */
+        load("ryzen-5950x", "ryzen-5950x-l3.yaml", "gaming");
+        cr_assert_not_null(find_skipped("/proc"), "a full plan counts the pinned kernel threads");
+        full = fx.plan;
+        fx.plan = (Plan) {};
+        teardown();
+        load_brief("ryzen-5950x", "ryzen-5950x-l3.yaml", "gaming", true);
+        cr_assert_eq(fx.plan.n_changes, full.n_changes);
+        for (size_t i = 0; i < full.n_changes; i++) {
+                const Change *b = &fx.plan.changes[i], *f = &full.changes[i];
+                cr_assert_str_eq(b->target, f->target);
+                cr_assert_str_eq(strempty(b->from), strempty(f->from), "%s", f->target);
+                cr_assert_str_eq(strempty(b->to), strempty(f->to), "%s", f->target);
+        }
+        /* the same IRQs left alone; the count of pinned kernel threads is a report's */
+        for (size_t i = 0; i < full.n_skipped; i++)
+                if (full.skipped[i].kind == KIND_IRQ)
+                        cr_assert_not_null(find_skipped(full.skipped[i].target), "%s", full.skipped[i].target);
+        cr_assert_null(find_skipped("/proc"));
+        cr_assert_not(fx.host.loaded & HOST_REPORT);
+        for (size_t i = 0; i < fx.host.n_tasks; i++)
+                unread += fx.host.tasks[i].allowed_unread;
+        cr_assert_gt(unread, 0, "pinned kernel threads' masks are not read for a summary");
+        for (size_t i = 0; i < fx.host.n_irqs; i++)
+                cr_assert_null(fx.host.irqs[i].name, "IRQ %u", fx.host.irqs[i].number);
+
+        host_load_parts(&fx.host, HOST_REPORT);
+        for (size_t i = 0; i < fx.host.n_tasks; i++)
+                cr_assert_not(fx.host.tasks[i].allowed_unread);
+        size_t named = 0;
+        for (size_t i = 0; i < fx.host.n_irqs; i++)
+                if (fx.host.irqs[i].details)
+                        named += fx.host.irqs[i].name != NULL;
+        cr_assert_gt(named, 0);
+        for (unsigned c = 0; c < fx.host.nr_cpu_ids; c++)
+                for (size_t k = 0; fx.host.power && k < fx.host.power[c].n_idle; k++)
+                        if (fx.host.power[c].idle[k].latency_us > fx.host.power_idle_floor_us)
+                                cr_assert_not_null(fx.host.power[c].idle[k].name, "cpu%u state%zu", c, k);
+        plan_free(&full);
+}
+
 TestSuite(irq, .fini = teardown);
 
 Test(irq, movable_irqs_go_to_host_cpus_managed_ones_are_skipped) {
@@ -112,6 +166,25 @@ Test(irq, movable_irqs_go_to_host_cpus_managed_ones_are_skipped) {
         cr_assert_null(find("/proc/irq/36/smp_affinity_list"));
         cr_assert_not_null(find_skipped("/proc/irq/36/smp_affinity_list"));
         cr_assert_not_null(find("/proc/irq/default_smp_affinity"));
+}
+
+/* The target every IRQ change and journal item uses, made without printf. */
+Test(irq, target_roundtrip) {
+        const unsigned numbers[] = { 0, 7, 10, 4095, 123456789, UINT_MAX };
+        char buf[IRQ_TARGET_SIZE], want[64];
+        unsigned back;
+
+        for (size_t i = 0; i < ELEMENTSOF(numbers); i++) {
+                snprintf(want, sizeof want, "/proc/irq/%u/smp_affinity_list", numbers[i]);
+                cr_assert_str_eq(irq_target(buf, numbers[i]), want);
+                cr_assert_eq(irq_target_parse(want, &back), 0, "%s", want);
+                cr_assert_eq(back, numbers[i]);
+        }
+        cr_assert_lt(irq_target_parse("/proc/irq/default_smp_affinity", &back), 0);
+        cr_assert_lt(irq_target_parse("/proc/irq//smp_affinity_list", &back), 0);
+        cr_assert_lt(irq_target_parse("/proc/irq/5/smp_affinity", &back), 0);
+        cr_assert_lt(irq_target_parse("/proc/irq/5/smp_affinity_listx", &back), 0);
+        cr_assert_lt(irq_target_parse("/proc/irq/99999999999/smp_affinity_list", &back), 0);
 }
 
 TestSuite(kthread, .fini = teardown);
