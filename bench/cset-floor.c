@@ -9,6 +9,14 @@
 //                        e.g. per-CPU kernel threads, stays)
 //   cset-floor giveback  write every TID of ROOT/floor/tasks back into
 //                        ROOT/tasks, then remove ROOT/floor
+//   cset-floor partition VMCPUS
+//                        cgroup v2: the kernel's own work of a partition:
+//                        +cpuset in V2ROOT/cgroup.subtree_control, the
+//                        cgroup V2ROOT/floor.part with CPUs VMCPUS made an
+//                        isolated partition (nothing is moved: every task
+//                        outside loses those CPUs)
+//   cset-floor unpartition
+//                        back to member, the cgroup removed
 //   cset-floor time CMD [ARG...]
 //                        run CMD, print "wall=S cpu=S guestcpu=S rc=N":
 //                        wall clock, CMD's user+system time (with its
@@ -20,7 +28,7 @@
 //                        tasks=N" (user threads allowed on a VM CPU; user
 //                        threads not allowed on every online CPU)
 //
-// ROOT is $CPUSET_ROOT or /sys/fs/cgroup/cpuset.
+// ROOT is $CPUSET_ROOT or /sys/fs/cgroup/cpuset, V2ROOT /sys/fs/cgroup.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -148,6 +156,39 @@ static int giveback(void)
 		return 1;
 	}
 	return refused ? 1 : 0;
+}
+
+#define V2_PART "/sys/fs/cgroup/floor.part"
+
+static int partition(const char *vmcpus)
+{
+	if (write_str("/sys/fs/cgroup/cgroup.subtree_control", "+cpuset")) {
+		perror("+cpuset");
+		return 1;
+	}
+	if (mkdir(V2_PART, 0755) && errno != EEXIST) {
+		perror(V2_PART);
+		return 1;
+	}
+	if (write_str(V2_PART "/cpuset.cpus", vmcpus) ||
+	    write_str(V2_PART "/cpuset.cpus.partition", "isolated")) {
+		perror(V2_PART);
+		return 1;
+	}
+	char *state = slurp(V2_PART "/cpuset.cpus.partition", NULL);
+	fprintf(stderr, "floor partition: %s", state);
+	int bad = strncmp(state, "isolated\n", 9) != 0;
+	free(state);
+	return bad;
+}
+
+static int unpartition(void)
+{
+	if (write_str(V2_PART "/cpuset.cpus.partition", "member") || rmdir(V2_PART)) {
+		perror(V2_PART);
+		return 1;
+	}
+	return 0;
 }
 
 static double now(void)
@@ -278,10 +319,14 @@ int main(int argc, char **argv)
 		return shield();
 	if (argc >= 2 && !strcmp(argv[1], "giveback"))
 		return giveback();
+	if (argc >= 3 && !strcmp(argv[1], "partition"))
+		return partition(argv[2]);
+	if (argc >= 2 && !strcmp(argv[1], "unpartition"))
+		return unpartition();
 	if (argc >= 3 && !strcmp(argv[1], "time"))
 		return timeit(argv + 2);
 	if (argc >= 3 && !strcmp(argv[1], "check"))
 		return check(argv[2]);
-	fprintf(stderr, "usage: cset-floor shield|giveback|time CMD...|check VMCPUS\n");
+	fprintf(stderr, "usage: cset-floor shield|giveback|partition VMCPUS|unpartition|time CMD...|check VMCPUS\n");
 	return 2;
 }

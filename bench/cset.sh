@@ -13,8 +13,8 @@
 #                 (default build, 3, 100,1000,10000, v1)
 #
 # LAYOUT: v1 (Linux 6.1, hybrid: the table below), or v2-6.1 / v2-6.12
-# (unified: cset cannot and the partition moves nothing, so cpushield alone,
-# with its cost at each size against the first size's).
+# (unified: cset cannot, and the floor is the kernel's partition alone,
+# `cset-floor partition`; each size also against the first).
 #
 # Prints the medians (wall seconds; CPU seconds of the command) and the
 # ratios cpushield/floor and cset/cpushield per size. CSET_KEEP=1 keeps
@@ -61,7 +61,9 @@ sizes = sorted({k[0] for k in med})
 tools = ["cset", "cpushield", "floor"]
 print("wall seconds, median (CPU seconds of the command), shield / give-back:")
 print()
-print("| threads | `cset shield --kthread on` / `--reset` | cpushield activate / deactivate+revert | one write per TID in C (the floor) |")
+v2 = not any(k[1] == "cset" for k in med)
+floor_name = "the kernel's partition alone (the floor)" if v2 else "one write per TID in C (the floor)"
+print(f"| threads | `cset shield --kthread on` / `--reset` | cpushield activate / deactivate+revert | {floor_name} |")
 print("| --- | --- | --- | --- |")
 def cell(n, t):
     s, g = (n, t, "shield"), (n, t, "giveback")
@@ -71,14 +73,22 @@ def cell(n, t):
 for n in sizes:
     print(f"| {n:,} | " + " | ".join(cell(n, t) for t in tools) + " |")
 print()
-if not any(k[1] == "floor" for k in med):
+if v2:
+    # v2: no cset; the floor is the kernel's partition alone
     first = sizes[0]
-    print(f"| threads | cpushield shield / {first:,} threads | give-back / {first:,} threads |")
-    print("| --- | --- | --- |")
+    g = lambda n, t, s: med.get((n, t, s), 0)
+    def x(a, b):
+        return f"{a / b:.2f}x" if b > 0 else "-"
+    print(f"| threads | cpushield / floor: shield | give-back | cpushield against {first:,} threads: shield | give-back"
+          f" | floor against {first:,} threads: shield | give-back |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for n in sizes:
-        g = lambda s: med.get((n, "cpushield", s), 0)
-        f = lambda s: med.get((first, "cpushield", s), 0)
-        print(f"| {n:,} | {g('shield') / f('shield'):.2f}x | {g('giveback') / f('giveback'):.2f}x |")
+        print(f"| {n:,} | {x(g(n, 'cpushield', 'shield'), g(n, 'floor', 'shield'))}"
+              f" | {x(g(n, 'cpushield', 'giveback'), g(n, 'floor', 'giveback'))}"
+              f" | {x(g(n, 'cpushield', 'shield'), g(first, 'cpushield', 'shield'))}"
+              f" | {x(g(n, 'cpushield', 'giveback'), g(first, 'cpushield', 'giveback'))}"
+              f" | {x(g(n, 'floor', 'shield'), g(first, 'floor', 'shield'))}"
+              f" | {x(g(n, 'floor', 'giveback'), g(first, 'floor', 'giveback'))} |")
     print()
     print(f"runs per cell: {min(len(v) for v in wall.values())}")
     sys.exit(0)

@@ -26,9 +26,11 @@ T="cset-floor time"
 info "kernel $(uname -r) cgroup=$VM_CGROUP $(systemctl --version | head -n1)" \
     "cset $(cset --version 2>&1 | head -n1) runs=$RUNS sizes=$SIZES"
 # cgroup v2: cset cannot (it needs the v1 cpuset) and the partition moves
-# nothing (no floor): cpushield alone, to see that it stays flat in threads.
+# nothing: the floor is the kernel's own work of an isolated partition
+# (cset-floor partition: every task outside loses the CPUs), without
+# systemd; cpushield also sets the units' AllowedCPUs through systemd.
 TOOLS="floor cpushield cset"
-[ "$VM_CGROUP" = v1 ] || TOOLS=cpushield
+[ "$VM_CGROUP" = v1 ] || TOOLS="floor cpushield"
 info "cpuset mounts: $(grep cpuset /proc/mounts | tr '\n' ';') tools: $TOOLS"
 
 # Room for 10,000 more threads (2 GiB guest: threads-max is about 16k).
@@ -75,8 +77,13 @@ for n in $SIZES; do
         for tool in $TOOLS; do
             case $tool in
                 floor)
-                    step $n floor shield $r cset-floor shield
-                    step $n floor giveback $r cset-floor giveback ;;
+                    if [ "$VM_CGROUP" = v1 ]; then
+                        step $n floor shield $r cset-floor shield
+                        step $n floor giveback $r cset-floor giveback
+                    else
+                        step $n floor shield $r cset-floor partition $VMCPUS
+                        step $n floor giveback $r cset-floor unpartition
+                    fi ;;
                 cpushield)
                     step $n cpushield shield $r $CS activate vm
                     step $n cpushield giveback $r sh -c "$CS deactivate vm && $CS revert" ;;
