@@ -96,14 +96,17 @@ static void irq_details_ahead(Host *h, const PlanInput *pin) {
 
 /* With no VM active, every resource plans nothing but restores, which read
  * their items themselves; carrying them out needs the cgroup layout, the
- * workqueue files and, on cgroup v1, the tasks (moved back to the root
- * set). IRQs, power and v2's kernel threads are not read. */
+ * workqueue files and, on cgroup v1, the kernel threads. IRQs, power and
+ * v2's kernel threads are not read; with nothing journaled, only the
+ * cgroup layout. */
 static HostParts host_parts(const PipelineInput *in) {
         if (in->active->n > 0) {
                 host_set_partition(in->host, in->cfg->partition);
                 return pipeline_host_parts() | (in->brief ? 0 : HOST_REPORT);
         }
         host_load_parts(in->host, HOST_CGROUPS);
+        if (!in->journal || in->journal->n_items == in->journal->holes)
+                return HOST_CGROUPS; /* nothing to restore either (a revert after the last deactivate) */
         return HOST_CGROUPS | HOST_WORKQUEUES | (in->host->cg.mode == CGROUP_V2 ? 0 : HOST_KTHREADS);
 }
 

@@ -123,6 +123,25 @@ def _():
     assert "/proc/irq/36/smp_affinity_list: nvme0q2: managed by the kernel" in p.stdout, p.stdout
 
 
+@check("revert with nothing journaled (after the last deactivate) reads no task, IRQ or workqueue file")
+def _():
+    root, state = fixture_copy("xeon-2s"), state_dir()
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write('version: 1\nhost: {cpus: "0,16"}\nvms:\n  vm: {activation: manual, cpus: "1-7,17-23"}\n')
+        cfg = f.name
+    for cmd in (["activate", "vm"], ["deactivate", "vm"]):
+        assert run("--root", root, "--config", cfg, *cmd, state=state).returncode == 0
+    if os.path.exists(os.path.join(state, "journal")):
+        with open(os.path.join(state, "journal")) as f:
+            assert "\nitem\t" not in f.read(), "deactivate left items: not the case this checks"
+    counts = opens_below_root(root, cfg, state, "revert")
+    os.unlink(cfg)
+    # (proc/1/comm says whether systemd is the init system: the cgroup layout)
+    read = [p for p in counts if re.match(r"proc/\d|proc/irq/|sys/devices/virtual/workqueue/", p)
+            and p != "proc/1/comm"]
+    assert not read, sorted(read)[:10]
+
+
 def libraries_loaded(*args, state=None):
     """Every shared object the dynamic loader opened for this run (LD_DEBUG)."""
     p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=120,
