@@ -19,13 +19,14 @@ typedef struct Backend {
         int (*enable_cpuset)(const Host *h, const char *subtree_file, bool enable);
         int (*mkdir_cgroup)(const Host *h, const char *dir);
         int (*rmdir_cgroup)(const Host *h, const char *dir);
-        /* One TID into dst_dir's task list (tasks on v1, cgroup.procs on v2). */
+        /* One TID into dst_dir's task list (tasks on v1, cgroup.procs on v2);
+         * used where move_tasks is NULL. */
         int (*move_task)(const Host *h, const char *src_dir, const char *dst_dir, int tid);
         /* Many TIDs, the way the kernel takes them: dst's list opened once,
          * one write(2) per TID (what a shield of 10,000 threads costs is
          * then what the kernel's own work costs). Counts the refusals, a
          * TID that exited meanwhile (ESRCH) not among them. NULL: move_task
-         * per TID. */
+         * per TID. A backend has one of the two. */
         void (*move_tasks)(const Host *h, const char *src_dir, const char *dst_dir, const int *tids, size_t n,
                            size_t *ret_refused, int *ret_first_err);
         int (*set_affinity)(const Host *h, int pid, const CpuSet *cpus);
@@ -53,6 +54,8 @@ extern const Backend backend_fixture; /* backends/fixture.c: any other --root */
  * anything else; wrapped for crash injection when the test environment
  * asks for it (CPUSHIELD_TEST_CRASH_AFTER_WRITES=N). */
 const Backend *backend_select(const Host *h);
+/* Is path in the v1 cpuset hierarchy (tasks lists TIDs) rather than v2's? */
+bool is_v1_path(const Host *h, const char *path);
 /* Crash-injection wrapper of b when the environment asks for it, else b. */
 const Backend *backend_crash_wrap(const Backend *b);
 

@@ -138,7 +138,7 @@ int effect_read(const Backend *b, const Host *h, ChangeOp op, const char *target
         }
 }
 
-static bool is_v1_path(const Host *h, const char *path) {
+bool is_v1_path(const Host *h, const char *path) {
         return h->cg.v1_cpuset_mount && startswith(path, h->cg.v1_cpuset_mount);
 }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 
+#include "backend.h"
 #include "fixture-cgroup.h"
 #include "fixture-files.h"
 #include "fs.h"
@@ -14,9 +15,6 @@ static int write_controllers(const Host *h, const char *path, const char *list) 
         return fixture_write(h, path, content);
 }
 
-static bool is_v1_path(const Host *h, const char *path) {
-        return h->cg.v1_cpuset_mount && startswith(path, h->cg.v1_cpuset_mount);
-}
 
 /* Controllers in the order the kernel prints them. */
 static const char *const controller_order[] = { "cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc" };
@@ -175,9 +173,6 @@ static int write_ids(const Host *h, const char *file, const int *ids, size_t n) 
         return fixture_write(h, file, buf);
 }
 
-static int cmp_int(const void *a, const void *b) {
-        return (*(const int *) a > *(const int *) b) - (*(const int *) a < *(const int *) b);
-}
 
 /* Moves one TID from src to dst the way the kernel shows it: both tasks
  * files (kept in numeric order), both cgroup.procs, /proc/TID/cgroup. */

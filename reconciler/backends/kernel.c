@@ -46,19 +46,9 @@ static int kernel_rmdir_cgroup(const Host *h, const char *dir) {
         return at_parent(h, dir, false);
 }
 
-static int kernel_move_task(const Host *h, const char *src_dir, const char *dst_dir, int tid) {
-        bool v1 = h->cg.v1_cpuset_mount && startswith(dst_dir, h->cg.v1_cpuset_mount);
-        _cleanup_free_ char *file = xasprintf("%s/%s", dst_dir, v1 ? "tasks" : "cgroup.procs");
-        char id[32];
-
-        snprintf(id, sizeof id, "%d", tid);
-        return write_attr(h->root_fd, file, id);
-}
-
 static void kernel_move_tasks(const Host *h, const char *src_dir, const char *dst_dir, const int *tids, size_t n,
                               size_t *ret_refused, int *ret_first_err) {
-        bool v1 = h->cg.v1_cpuset_mount && startswith(dst_dir, h->cg.v1_cpuset_mount);
-        _cleanup_free_ char *file = xasprintf("%s/%s", dst_dir, v1 ? "tasks" : "cgroup.procs");
+        _cleanup_free_ char *file = xasprintf("%s/%s", dst_dir, is_v1_path(h, dst_dir) ? "tasks" : "cgroup.procs");
         _cleanup_close_ int fd = root_openat(h->root_fd, file, O_WRONLY | O_NOCTTY, 0);
         char id[32];
 
@@ -125,7 +115,6 @@ const Backend backend_kernel = {
         .enable_cpuset = kernel_enable_cpuset,
         .mkdir_cgroup = kernel_mkdir_cgroup,
         .rmdir_cgroup = kernel_rmdir_cgroup,
-        .move_task = kernel_move_task,
         .move_tasks = kernel_move_tasks,
         .set_affinity = kernel_set_affinity,
         .unit_read = kernel_unit_read,

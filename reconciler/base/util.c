@@ -33,6 +33,11 @@ char *xasprintf(const char *fmt, ...) {
         return s;
 }
 
+int cmp_int(const void *a, const void *b) {
+        int x = *(const int *) a, y = *(const int *) b;
+        return (x > y) - (x < y);
+}
+
 void *array_push(void *array_ptr, size_t *n, size_t sz) {
         void **a = array_ptr;
         char *p;

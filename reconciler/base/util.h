@@ -41,6 +41,8 @@ char *xasprintf(const char *fmt, ...) _printf_(1, 2);
 
 /* Grow *array (of *n elements of size sz) by one zeroed element; returns it. */
 void *array_push(void *array_ptr, size_t *n, size_t sz);
+/* qsort/bsearch comparison of two ints (PIDs, TIDs). */
+int cmp_int(const void *a, const void *b);
 
 char *strstrip(char *s);
 bool startswith(const char *s, const char *prefix);

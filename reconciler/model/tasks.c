@@ -10,10 +10,6 @@
 
 static void index_tasks(Host *h);
 
-static int cmp_int(const void *a, const void *b) {
-        int x = *(const int *) a, y = *(const int *) b;
-        return (x > y) - (x < y);
-}
 
 /* "pid (comm with spaces) S ppid ..." -> fields after the comm. */
 int procfs_parse_stat(const char *stat, Task *t) {
@@ -182,6 +178,28 @@ static int root_cgroup_pids(Host *h, StrList *ret) {
         return 0;
 }
 
+/* "/proc/TID" of a process, "/proc/TGID/task/TID" of a thread. */
+static void task_dir(char *buf, size_t size, int tgid, int tid) {
+        if (tgid > 0 && tgid != tid)
+                snprintf(buf, size, "/proc/%d/task/%d", tgid, tid);
+        else
+                snprintf(buf, size, "/proc/%d", tid);
+}
+
+/* The real kernel: the thread group /proc/TID/status names (any TID has
+ * one there), or the TID itself where it cannot say. */
+static int status_tgid(const Host *h, int tid) {
+        _cleanup_free_ char *status = NULL;
+        const char *line;
+        char path[64];
+        int tgid = 0;
+
+        snprintf(path, sizeof path, "/proc/%d/status", tid);
+        if (read_small_attr(h->root_fd, path, &status) >= 0 && (line = strstr(status, "\nTgid:")))
+                tgid = atoi(line + strlen("\nTgid:"));
+        return tgid > 0 ? tgid : tid;
+}
+
 /* Every kernel thread but kthreadd is a child of kthreadd (PID 2), and
  * /proc/2/task/2/children lists them in one read (CONFIG_PROC_CHILDREN,
  * on in Debian's kernels). Sorted PIDs, or -ENOENT where it cannot say. */
@@ -206,9 +224,10 @@ static int kthread_pids(Host *h, int **ret, size_t *ret_n) {
         return 0;
 }
 
-/* cgroup v1 and no VM active: the kernel threads are all a run needs
- * (restores read their own items); -ENOENT where kthreadd does not say. */
-static int load_kthreads(Host *h) {
+/* The kernel threads in full, from kthreadd's children (their PIDs in
+ * *ret, sorted): on cgroup v1 with no VM active all a run needs (restores
+ * read their own items). -ENOENT where kthreadd does not say. */
+static int load_kthreads(Host *h, int **ret, size_t *ret_n) {
         _cleanup_free_ int *k = NULL;
         size_t n;
         char path[64];
@@ -221,6 +240,10 @@ static int load_kthreads(Host *h) {
                 load_task(h, path, k[i], NULL);
         }
         h->tasks_partial = true;
+        if (ret) {
+                *ret = TAKE_PTR(k);
+                *ret_n = n;
+        }
         return 0;
 }
 
@@ -299,13 +322,9 @@ static int tree_tgid(const Host *h, int tid);
  * for the v1 root set, NULL to read it where it matters. */
 static void add_masked(Host *h, int tid, int tgid, const char *cgroup) {
         Task t = { .pid = tid, .tgid = tgid };
-        int g = tgid > 0 ? tgid : tid;
         char dir[96];
 
-        if (g == tid)
-                snprintf(dir, sizeof dir, "/proc/%d", tid);
-        else
-                snprintf(dir, sizeof dir, "/proc/%d/task/%d", g, tid);
+        task_dir(dir, sizeof dir, tgid, tid);
         if (task_mask(h, tid, dir, &t.allowed) < 0) {
                 cpuset_free(&t.allowed);
                 return; /* gone */
@@ -317,18 +336,8 @@ static void add_masked(Host *h, int tid, int tgid, const char *cgroup) {
         }
         cpuset_free(&t.allowed);
         if (tgid <= 0) {
-                /* the real kernel: /proc/TID/status names the group */
-                _cleanup_free_ char *status = NULL;
-                const char *line;
-                char path[64];
-                snprintf(path, sizeof path, "/proc/%d/status", tid);
-                tgid = tid;
-                if (read_small_attr(h->root_fd, path, &status) >= 0 && (line = strstr(status, "\nTgid:")))
-                        tgid = atoi(line + strlen("\nTgid:"));
-                if (tgid <= 0)
-                        tgid = tid;
-                if (tgid != tid)
-                        snprintf(dir, sizeof dir, "/proc/%d/task/%d", tgid, tid);
+                tgid = status_tgid(h, tid); /* the real kernel */
+                task_dir(dir, sizeof dir, tgid, tid);
         }
         load_task(h, dir, tgid, cgroup);
 }
@@ -365,14 +374,8 @@ static int load_task_masks(Host *h, bool keep) {
                 for (size_t i = 0; i < nk; i++)
                         k[i] = h->tasks[i].pid;
                 qsort(k, nk, sizeof(int), cmp_int);
-        } else {
-                if ((r = kthread_pids(h, &k, &nk)) < 0)
-                        return r;
-                for (size_t i = 0; i < nk; i++) {
-                        snprintf(dir, sizeof dir, "/proc/%d", k[i]);
-                        load_task(h, dir, k[i], NULL);
-                }
-        }
+        } else if ((r = load_kthreads(h, &k, &nk)) < 0)
+                return r;
         if (h->cg.mode == CGROUP_V1) {
                 for (size_t i = 0; i < n; i++)
                         if (ids[i] > 0 && !in_sorted(k, nk, ids[i]))
@@ -410,10 +413,7 @@ void host_load_tids(Host *h, const int *tids, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 if (tgids[i] <= 0)
                         continue;
-                if (tgids[i] == tids[i])
-                        snprintf(dir, sizeof dir, "/proc/%d", tids[i]);
-                else
-                        snprintf(dir, sizeof dir, "/proc/%d/task/%d", tgids[i], tids[i]);
+                task_dir(dir, sizeof dir, tgids[i], tids[i]);
                 load_task(h, dir, tgids[i], NULL);
                 added = true;
         }
@@ -424,7 +424,7 @@ void host_load_tids(Host *h, const int *tids, size_t n) {
 void host_load_v1_kthreads(Host *h) {
         host_free_tasks(h);
         h->tasks_partial = false;
-        if (h->cg.mode == CGROUP_V1 && load_kthreads(h) >= 0) {
+        if (h->cg.mode == CGROUP_V1 && load_kthreads(h, NULL, NULL) >= 0) {
                 index_tasks(h);
                 return;
         }
@@ -589,24 +589,17 @@ static int tree_tgid(const Host *h, int tid) {
 
 int procfs_tgid(const Host *h, int tid) {
         const Task *t = host_find_task(h, tid);
-        char path[64];
 
         if (t && t->tgid > 0)
                 return t->tgid;
-        if (h->real_root) {
-                _cleanup_free_ char *status = NULL;
-                const char *g;
-                snprintf(path, sizeof path, "/proc/%d/status", tid);
-                if (read_small_attr(h->root_fd, path, &status) >= 0 && (g = strstr(status, "\nTgid:")))
-                        return atoi(g + strlen("\nTgid:"));
-                return tid;
-        }
-        return tree_tgid(h, tid);
+        return h->real_root ? status_tgid(h, tid) : tree_tgid(h, tid);
 }
 
 char *procfs_task_dir(const Host *h, int pid) {
         const Task *t = host_find_task(h, pid);
         int tgid = t && t->tgid > 0 ? t->tgid : h->real_root ? pid : procfs_tgid(h, pid);
+        char dir[64];
 
-        return tgid != pid ? xasprintf("/proc/%d/task/%d", tgid, pid) : xasprintf("/proc/%d", pid);
+        task_dir(dir, sizeof dir, tgid, pid);
+        return xstrdup(dir);
 }

@@ -253,11 +253,6 @@ static void plan_v2(const PlanInput *in, Plan *p, const char *vms) {
         }
 }
 
-static int cmp_pid(const void *a, const void *b) {
-        int x = *(const int *) a, y = *(const int *) b;
-        return (x > y) - (x < y);
-}
-
 static void plan_v1(const PlanInput *in, Plan *p, const char *vms) {
         const Host *h = in->host;
         const char *m = h->cg.v1_cpuset_mount;
@@ -318,7 +313,7 @@ static void plan_v1(const PlanInput *in, Plan *p, const char *vms) {
                                 pids[n++] = t->pid;
                 }
                 if (n > 1)
-                        qsort(pids, n, sizeof(int), cmp_pid);
+                        qsort(pids, n, sizeof(int), cmp_int);
                 if (n > 0) {
                         Change *c = plan_add(p, KIND_CPUSET, OP_MOVE_TASKS, dest_tasks, m, dest);
                         c->name = xasprintf("%zu host tasks of the root cpuset", n);
