@@ -174,20 +174,29 @@ bool is_dir(int root_fd, const char *path) {
 
 /* Entries of a directory, sorted by name; only subdirectories if dirs_only
  * (by d_type, without opening each; no symlink followed). */
-static int list_entries(int root_fd, const char *path, bool dirs_only, StrList *ret) {
+/* A directory below the root, for readdir. */
+static int open_dir(int root_fd, const char *path, DIR **ret) {
         int fd = root_openat(root_fd, path, O_RDONLY | O_DIRECTORY, 0);
-        StrList l = {};
-        DIR *d;
-        struct dirent *de;
 
         if (fd < 0)
                 return fd;
-        d = fdopendir(fd);
-        if (!d) {
+        *ret = fdopendir(fd);
+        if (!*ret) {
                 int r = -errno;
                 close(fd);
                 return r;
         }
+        return 0;
+}
+
+static int list_entries(int root_fd, const char *path, bool dirs_only, StrList *ret) {
+        StrList l = {};
+        DIR *d;
+        struct dirent *de;
+        int r = open_dir(root_fd, path, &d);
+
+        if (r < 0)
+                return r;
         while ((de = readdir(d))) {
                 struct stat st;
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
@@ -222,20 +231,14 @@ static int cmp_num_entry(const void *a, const void *b) {
  * name parsed once, sorted by its number (/proc/irq of a big host has
  * thousands). */
 int list_numeric(int root_fd, const char *path, StrList *ret) {
-        int fd = root_openat(root_fd, path, O_RDONLY | O_DIRECTORY, 0);
         NumEntry *e = NULL;
         size_t n = 0, cap = 0;
         struct dirent *de;
         DIR *d;
+        int r = open_dir(root_fd, path, &d);
 
-        if (fd < 0)
-                return fd;
-        d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                close(fd);
+        if (r < 0)
                 return r;
-        }
         while ((de = readdir(d))) {
                 unsigned v;
                 if (safe_atou(de->d_name, &v) < 0)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "pipeline.h"
+#include "ops.h"
 #include "planner.h"
 #include "resource.h"
 
@@ -121,9 +122,8 @@ static void journaled_tasks(const PipelineInput *in) {
                 return;
         for (size_t i = 0; i < in->journal->n_items; i++) {
                 const JournalItem *it = &in->journal->items[i];
-                int pid, end = 0;
-                if (streq(it->kind, "cpuset/affinity") && sscanf(it->target, "/proc/%d%n", &pid, &end) == 1 &&
-                    it->target[end] == 0)
+                int pid;
+                if (streq(it->kind, "cpuset/affinity") && target_task_pid(it->target, &pid) >= 0)
                         *(int *) array_push(&pids, &n, sizeof(int)) = pid;
         }
         host_load_tids(in->host, pids, n);
