@@ -556,43 +556,47 @@ static int do_tasks(void)
 }
 
 
-static long long status_field(const char *key) {
-	char v[64];
+/* The probe's counters come from files opened before its window and read
+ * again with pread: opening and closing a file inside the window would
+ * itself leave deferred frees (RCU callbacks, kfree_rcu batches) to run on
+ * the probe's CPU, counted as noise that the host never caused. */
+static char probe_buf[1 << 20];
 
-	status_value("self", key, v, sizeof v);
-	return v[0] ? atoll(v) : -1;
+static size_t pread_all(int fd) {
+	size_t n = 0;
+	ssize_t k;
+
+	/* procfs hands out a page or so per read: read to the end */
+	while (n < sizeof probe_buf - 1 && (k = pread(fd, probe_buf + n, sizeof probe_buf - 1 - n, (off_t) n)) > 0)
+		n += (size_t) k;
+	probe_buf[n] = 0;
+	return n;
 }
 
-static long long run_delay_ns(void) {
-	unsigned long long run = 0, wait = 0;
-	FILE *f = fopen("/proc/self/schedstat", "r");
+static long long status_field(int fd, const char *key) {
+	char *p;
 
-	if (!f)
+	if (pread_all(fd) == 0 || !(p = strstr(probe_buf, key)))
 		return -1;
-	if (fscanf(f, "%llu %llu", &run, &wait) != 2)
-		wait = 0;
-	fclose(f);
+	return atoll(p + strlen(key));
+}
+
+static long long run_delay_ns(int fd) {
+	unsigned long long run = 0, wait = 0;
+
+	if (pread_all(fd) == 0 || sscanf(probe_buf, "%llu %llu", &run, &wait) != 2)
+		return -1;
 	return (long long) wait;
 }
 
 /* Interrupts taken by CPU cpu: numbered (device) rows and all rows. */
-static void irqs_on(int cpu, long long *ret_dev, long long *ret_all) {
-	static char buf[1 << 20];
-	int fd = open("/proc/interrupts", O_RDONLY);
-	ssize_t n = 0, k;
+static void irqs_on(int fd, int cpu, long long *ret_dev, long long *ret_all) {
 	int col = -1, c = 0;
 
 	*ret_dev = *ret_all = 0;
-	if (fd < 0)
+	if (pread_all(fd) == 0)
 		return;
-	/* procfs hands out a page or so per read: read to the end */
-	while ((k = read(fd, buf + n, sizeof buf - 1 - (size_t) n)) > 0)
-		n += k;
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = 0;
-	char *save = NULL, *line = strtok_r(buf, "\n", &save);
+	char *save = NULL, *line = strtok_r(probe_buf, "\n", &save);
 	/* the header names the online CPUs: find cpu's column */
 	for (char *p = line; p && (p = strstr(p, "CPU")); p += 3, c++)
 		if (atoi(p + 3) == cpu)
@@ -620,11 +624,25 @@ static void irqs_on(int cpu, long long *ret_dev, long long *ret_all) {
 	}
 }
 
+/* A line in the trace buffer, when tracing is mounted: lets a trace of a
+ * probe's CPU be cut to the window it counted. */
+static void marker(int fd, int cpu, const char *what) {
+	char line[64];
+
+	if (fd < 0)
+		return;
+	snprintf(line, sizeof line, "PROBE cpu=%d %s\n", cpu, what);
+	if (write(fd, line, strlen(line)) < 0) {
+		/* no trace buffer: nothing to mark */
+	}
+}
+
 static int do_probe(int cpu, double secs, const char *procs) {
 	cpu_set_t set;
 	struct timespec t0, t;
 	long long inv0, inv1, w0, w1, d0, d1, a0, a1;
 	volatile unsigned long long spin = 0;
+	int status, schedstat, interrupts, mark;
 
 	if (procs) {
 		char id[32];
@@ -642,19 +660,34 @@ static int do_probe(int cpu, double secs, const char *procs) {
 		fprintf(stderr, "vmhelper probe: CPU %d: %s\n", cpu, strerror(errno));
 		return 1;
 	}
-	sched_yield();
-	inv0 = status_field("nonvoluntary_ctxt_switches:");
-	w0 = run_delay_ns();
-	irqs_on(cpu, &d0, &a0);
+	status = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	schedstat = open("/proc/self/schedstat", O_RDONLY | O_CLOEXEC);
+	interrupts = open("/proc/interrupts", O_RDONLY | O_CLOEXEC);
+	mark = open("/sys/kernel/tracing/trace_marker", O_WRONLY | O_CLOEXEC);
+	if (status < 0 || schedstat < 0 || interrupts < 0) {
+		fprintf(stderr, "vmhelper probe: /proc: %s\n", strerror(errno));
+		return 1;
+	}
+	/* Settle first, so that a vCPU is measured in its steady state: the six
+	 * probes start together, and each one's move to its CPU runs that
+	 * CPU's migration thread, which would preempt a sibling already
+	 * counting; the move into the cgroup frees objects through kfree_rcu,
+	 * whose batch 6.1 drains from this CPU 5 s later. */
+	nanosleep(&(struct timespec){ .tv_sec = 6 }, NULL);
+	marker(mark, cpu, "begin");
+	inv0 = status_field(status, "nonvoluntary_ctxt_switches:");
+	w0 = run_delay_ns(schedstat);
+	irqs_on(interrupts, cpu, &d0, &a0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		for (int i = 0; i < 100000; i++)
 			spin++;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((double) (t.tv_sec - t0.tv_sec) + (double) (t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
-	inv1 = status_field("nonvoluntary_ctxt_switches:");
-	w1 = run_delay_ns();
-	irqs_on(cpu, &d1, &a1);
+	inv1 = status_field(status, "nonvoluntary_ctxt_switches:");
+	marker(mark, cpu, "end");
+	w1 = run_delay_ns(schedstat);
+	irqs_on(interrupts, cpu, &d1, &a1);
 	printf("PROBE cpu=%d secs=%.2f invol=%lld wait_ns=%lld devirq=%lld allirq=%lld\n", cpu,
 	       (double) (t.tv_sec - t0.tv_sec) + (double) (t.tv_nsec - t0.tv_nsec) / 1e9, inv1 - inv0, w1 - w0,
 	       d1 - d0, a1 - a0);
