@@ -7,7 +7,7 @@
 # the harness). Under TCG only the kernel's counters compare: wall-clock
 # gaps include the host machine's own scheduling of the emulator.
 #
-#   bench/noise.sh [BUILD_DIR] [SECONDS]     (default build, 5 s per probe)
+#   bench/noise.sh [BUILD_DIR] [SECONDS]     (default build, 10 s per probe)
 #
 # Prints, per kernel and configuration, the mean over the six VM CPUs of
 # involuntary context switches, runqueue wait and device interrupts per
@@ -15,17 +15,21 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
-secs=${2:-5}
+secs=${2:-10}
 out=$(mktemp -d "${TMPDIR:-/tmp}/cpushield-noise.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 
-for kv in "6.1 v2" "6.12 v2" "6.1 v1"; do
-    set -- $kv
-    log=$out/$1-$2.log
-    "$here/tests/vm/run.sh" --kernel "$1" --cgroup "$2" --scenario "$here/tests/vm/scenarios/noise.sh" \
-        --binary "$build/cpushield" --timeout 900 --append "cpushield.noise_secs=$secs" > "$log" 2>&1 ||
-        { echo "noise: $1 $2 failed, see below" >&2; cat "$log" >&2; exit 1; }
-    grep '^INFO NOISE ' "$log" | sed "s/^INFO NOISE /kernel=$1-$2 /"
+# The busybox guest for each kernel and layout; the systemd guest (Debian 12,
+# systemd 252, cset installed) on cgroup v1, where cset is the fourth
+# configuration.
+for kvg in "6.1 v2 busybox" "6.12 v2 busybox" "6.1 v1 busybox" "6.1 v1 systemd"; do
+    set -- $kvg
+    label=$1-$2; [ "$3" = busybox ] || label=$label-$3
+    log=$out/$label.log
+    "$here/tests/vm/run.sh" --guest "$3" --kernel "$1" --cgroup "$2" --scenario "$here/tests/vm/scenarios/noise.sh" \
+        --binary "$build/cpushield" --timeout 1800 --stall 900 --append "cpushield.noise_secs=$secs" > "$log" 2>&1 ||
+        { echo "noise: $label failed, see below" >&2; cat "$log" >&2; exit 1; }
+    grep '^INFO NOISE ' "$log" | sed "s/^INFO NOISE /kernel=$label /"
 done > "$out/probes.txt"
 
 python3 - "$out/probes.txt" <<'PY'
@@ -38,7 +42,7 @@ for line in open(sys.argv[1]):
 print("| kernel | config | involuntary switches/s | runqueue wait ms/s | device IRQs/s per VM CPU |")
 print("| --- | --- | --- | --- | --- |")
 mean = {}
-for (k, c), v in sorted(rows.items(), key=lambda x: (x[0][0], ["none", "cgroup", "full"].index(x[0][1]))):
+for (k, c), v in sorted(rows.items(), key=lambda x: (x[0][0], ["none", "cgroup", "cset", "full"].index(x[0][1]))):
     m = tuple(sum(x[i] for x in v) / len(v) for i in range(3))
     mean[(k, c)] = m
     print(f"| {k} | {c} | {m[0]:.2f} | {m[1]:.3f} | {m[2]:.2f} |")
@@ -52,7 +56,7 @@ for k in sorted({k for k, _ in mean}):
             return "all gone (full: 0)" if a > 0 else "both 0"
         r = a / b
         return f"{r:.0f}x" if r >= 10 else f"{r:.2f}x"
-    for c in ("none", "cgroup"):
+    for c in ("none", "cgroup", "cset"):
         if (k, c) in mean:
             m = mean[(k, c)]
             print(f"- {k}: {c} / full: involuntary switches {ratio(m[0], full[0])}, "
