@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* verify --sample: what did run on the active VMs' CPUs during a window, from
  * the kernel's own accounting: interrupts by source, softirqs by type,
- * schedule() calls and runqueue wait (/proc/interrupts, /proc/softirqs,
+ * tasks switched in and runqueue wait (/proc/interrupts, /proc/softirqs,
  * /proc/schedstat deltas), and the tasks seen running there (their stat's
  * CPU field and CPU time, sampled four times a second). Writes nothing. */
 #include <stdio.h>
@@ -98,6 +98,7 @@ static const char *hint(const Host *h, const char *key) {
                 { "softirq:BLOCK", "block I/O completions: a disk's interrupt is here" },
                 { "softirq:RCU", "RCU callbacks: boot with rcu_nocbs=" },
                 { "softirq:SCHED", "load balancing" },
+                { "sched:timeslices", "tasks switched in: next to a busy vCPU, each a preemption or a wakeup" },
                 { "sched:run_delay_ns", "time runnable tasks waited for this CPU" },
         };
         for (size_t i = 0; i < ELEMENTSOF(hints); i++)

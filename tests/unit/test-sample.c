@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The arithmetic of verify --sample on pairs of counter files: deltas per
  * source and CPU, columns mapped by CPU number, a 32-bit counter wrapping,
- * a CPU going offline in between, schedstat's run delay: first on synthetic
- * text, then on pairs recorded in the 6.12 guest (tests/data/sample). */
+ * a CPU going offline in between, schedstat's timeslices and run delay:
+ * first on synthetic text, then on pairs recorded in the 6.12 guest
+ * (tests/data/sample). */
 #include <criterion/criterion.h>
 
 #include "sample.h"
@@ -77,7 +78,9 @@ Test(sample, softirqs_and_schedstat) {
                          "      NET_RX:         10         70\n";
         const char *qa = "version 15\ntimestamp 100\ncpu0 0 0 500 10 0 0 1000 2000000 7\ncpu1 0 0 100 1 0 0 10 0 1\n"
                          "domain0 3 1 2 3\n";
-        const char *qb = "version 15\ntimestamp 200\ncpu0 0 0 600 10 0 0 1000 5000000 7\ncpu1 0 0 100 1 0 0 10 0 1\n";
+        /* schedstats on here (field 3, sched_count, counts): still no row of
+         * its own; field 9 (pcount) is the one that counts either way. */
+        const char *qb = "version 15\ntimestamp 200\ncpu0 0 0 600 10 0 0 1000 5000000 57\ncpu1 0 0 100 1 0 0 10 0 1\n";
 
         cr_assert_eq(counters_add_softirqs(&a, sa), 0);
         cr_assert_eq(counters_add_schedstat(&a, qa), 0);
@@ -85,9 +88,10 @@ Test(sample, softirqs_and_schedstat) {
         cr_assert_eq(counters_add_schedstat(&b, qb), 0);
         counters_delta(&a, &b, 1.0, NULL, &d);
         cr_assert_float_eq(*rate_of(&d, "softirq:NET_RX", 1), 50.0, 1e-9);
-        cr_assert_float_eq(*rate_of(&d, "sched:switches", 0), 100.0, 1e-9);
+        cr_assert_float_eq(*rate_of(&d, "sched:timeslices", 0), 50.0, 1e-9);
         cr_assert_float_eq(*rate_of(&d, "sched:run_delay_ns", 0), 3e6, 1e-3);
-        cr_assert_null(rate_of(&d, "sched:switches", 1));
+        cr_assert_null(rate_of(&d, "sched:timeslices", 1));
+        cr_assert_null(rate_of(&d, "sched:switches", 0));
         sample_delta_free(&d);
         counters_free(&a);
         counters_free(&b);
@@ -294,16 +298,25 @@ Test(sample_recorded, all_online_2s) {
         cr_assert_gt(check_table(&d, a.ints, b.ints, "", 2.0, &b.c.cpus), 20);
         cr_assert_gt(check_table(&d, a.soft, b.soft, "softirq:", 2.0, &b.c.cpus), 20);
 
-        /* schedstat: field 8 is run_delay (ns waited on the runqueue), per CPU;
-         * field 3 (sched_count) stays 0 with schedstats off, as on Debian. */
+        /* schedstat: field 8 is run_delay (ns waited on the runqueue) and
+         * field 9 pcount (tasks switched in), per CPU; field 3 (sched_count)
+         * stays 0 with schedstats off, as on Debian, and makes no row. */
+        unsigned slices = 0;
         for (unsigned cpu = 0; cpu < 8; cpu++) {
                 cr_assert(sched_field(a.sched, cpu, 8, &x) && sched_field(b.sched, cpu, 8, &y));
                 cr_assert_float_eq(rate_or_0(&d, "sched:run_delay_ns", cpu), (double) (y - x) / 2.0, 1e-6, "CPU%u",
                                    cpu);
+                cr_assert(sched_field(a.sched, cpu, 9, &x) && sched_field(b.sched, cpu, 9, &y));
+                cr_assert_float_eq(rate_or_0(&d, "sched:timeslices", cpu), (double) (y - x) / 2.0, 1e-9, "CPU%u",
+                                   cpu);
+                slices += y > x;
                 cr_assert(sched_field(b.sched, cpu, 3, &y));
                 cr_assert_eq(y, 0);
                 cr_assert_null(rate_of(&d, "sched:switches", cpu));
         }
+        cr_assert_eq(slices, 8); /* every CPU switched tasks in during the 2 s */
+        cr_assert_float_eq(*rate_of(&d, "sched:timeslices", 2), (336 - 314) / 2.0, 1e-9);
+        cr_assert_float_eq(*rate_of(&d, "sched:timeslices", 7), (125 - 124) / 2.0, 1e-9);
         cr_assert_float_eq(*rate_of(&d, "sched:run_delay_ns", 0), (430254658.0 - 423902816.0) / 2.0, 1e-6);
         cr_assert_null(rate_of(&d, "sched:run_delay_ns", 4)); /* 439711931 both times */
 
@@ -347,6 +360,11 @@ Test(sample_recorded, cpu_offline_in_between) {
         cr_assert_float_eq(*rate_of(&d, "LOC", 7), 327 - 320, 1e-9);
         cr_assert(sched_field(a.sched, 6, 8, &x) && sched_field(b.sched, 6, 8, &y));
         cr_assert_float_eq(*rate_of(&d, "sched:run_delay_ns", 6), (double) (y - x), 1e-6);
+        cr_assert(sched_field(a.sched, 6, 9, &x) && sched_field(b.sched, 6, 9, &y));
+        cr_assert_float_eq(*rate_of(&d, "sched:timeslices", 6), (double) (y - x), 1e-9); /* 335 -> 345 */
+        cr_assert(sched_field(a.sched, 7, 9, &x) && sched_field(b.sched, 7, 9, &y));
+        cr_assert_float_eq(*rate_of(&d, "sched:timeslices", 7), (double) (y - x), 1e-9); /* 125 -> 132 */
+        cr_assert_null(rate_of(&d, "sched:timeslices", 5));
 
         cr_assert_eq(cpuset_parse_list("0-4,6-7", &online), 0);
         cr_assert_gt(check_table(&d, a.ints, b.ints, "", 1.0, &online), 10);
@@ -363,7 +381,9 @@ Test(sample_recorded, cpu_offline_in_between) {
  * (LOC, CAL, ...: irq_cpustat_t) are unsigned int, and so are the softirq
  * counts (kernel_stat.softirqs[]): they wrap at 2^32. schedstat's run_delay
  * is unsigned long long: a wrap at 2^64 is 584 years of waiting, so a u64
- * counter that goes down is taken for a reset (sample.h). */
+ * counter that goes down is taken for a reset (sample.h); pcount is an
+ * unsigned long (64 bits on x86-64), and one above 2^32 that goes down is
+ * a reset as well. */
 Test(sample_recorded, wraparound) {
         Snap a, b;
         SampleDelta d = {};
@@ -382,7 +402,8 @@ Test(sample_recorded, wraparound) {
                 a.soft = t;
                 t = with_sched_field(a.sched, 1, 8, UINT64_MAX - 1000);
                 free(a.sched);
-                a.sched = t;
+                a.sched = with_sched_field(t, 3, 9, (uint64_t) UINT32_MAX + 7);
+                free(t);
         }
         snap_parse(&a);
         counters_delta(&a.c, &b.c, 2.0, NULL, &d);
@@ -396,10 +417,14 @@ Test(sample_recorded, wraparound) {
         cr_assert_float_eq(*rate_of(&d, "softirq:TIMER", 2), (101 + 115) / 2.0, 1e-9);
         cr_assert(sched_field(b.sched, 1, 8, &after));
         cr_assert_float_eq(*rate_of(&d, "sched:run_delay_ns", 1), (double) after / 2.0, 1e-6);
+        cr_assert(sched_field(b.sched, 3, 9, &after));
+        cr_assert_eq(after, 211);
+        cr_assert_float_eq(*rate_of(&d, "sched:timeslices", 3), 211 / 2.0, 1e-9);
         /* The untouched cells still give the recorded deltas. */
         cr_assert_float_eq(*rate_of(&d, "LOC", 2), 21.5, 1e-9);
         cr_assert_float_eq(*rate_of(&d, "softirq:TIMER", 6), (104 - 75) / 2.0, 1e-9);
         cr_assert_float_eq(*rate_of(&d, "sched:run_delay_ns", 0), (430254658.0 - 423902816.0) / 2.0, 1e-6);
+        cr_assert_float_eq(*rate_of(&d, "sched:timeslices", 2), (336 - 314) / 2.0, 1e-9);
         sample_delta_free(&d);
         snap_free(&a);
         snap_free(&b);
