@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* verify --sample: what did run on the active VMs' CPUs during a window, from
  * the kernel's own accounting: interrupts by source, softirqs by type,
- * schedule() calls and runqueue wait (/proc/interrupts, /proc/softirqs,
- * /proc/schedstat deltas), and the tasks seen running there (their stat's
- * CPU field and CPU time, sampled four times a second). Writes nothing. */
+ * tasks switched in and runqueue wait (/proc/interrupts, /proc/softirqs,
+ * /proc/schedstat deltas), and the tasks seen running there, read four
+ * times a second: their schedstat's timeslices (every run, a few
+ * microseconds too; CPU time where there is no schedstat) and their stat's
+ * last CPU. Per-CPU kernel threads are notes with their run count and, for a
+ * kworker, the workqueue its comm names. Writes nothing. */
 #include <stdio.h>
 #include <time.h>
 
@@ -11,13 +14,7 @@
 #include "output.h"
 #include "report.h"
 #include "sample.h"
-
-typedef struct Seen {
-        int tid, tgid;
-        unsigned long long cputime;
-        bool ran;         /* ran on a VM CPU during the window */
-        int cpu;
-} Seen;
+#include "task-runs.h"
 
 static void snapshot(const Host *h, Counters *c) {
         static const struct {
@@ -36,40 +33,39 @@ static void snapshot(const Host *h, Counters *c) {
         }
 }
 
-/* utime + stime and the CPU it last ran on, from /proc/TGID/task/TID/stat. */
-static int task_cpu_time(const Host *h, const Seen *t, unsigned long long *ret_time, int *ret_cpu) {
-        _cleanup_free_ char *path = xasprintf("/proc/%d/task/%d/stat", t->tgid, t->tid), *s = NULL;
-        const char *p;
-        unsigned long long f[40] = {};
-        size_t n = 0;
+/* A reading of one thread: its schedstat, and its stat (CPU time, last CPU,
+ * comm) unless schedstat says it has not run since the last reading. */
+static int read_run(const Host *h, const TaskWatch *w, TaskRun *ret, char **ret_comm) {
+        _cleanup_free_ char *sched = NULL, *stat = NULL;
+        TaskSchedstat ss;
+        TaskRun now = w->last;
+        Task t = {};
 
-        if (read_attr(h->root_fd, path, &s) < 0 || !(p = strrchr(s, ')')))
-                return -ESRCH;
-        for (p += 2; *p && n < ELEMENTSOF(f); n++) { /* f[0] is field 3 (state) */
-                f[n] = strtoull(p, NULL, 10);
-                p = strchr(p, ' ');
-                if (!p)
-                        break;
-                p++;
+        now.has_slices = procfs_read_thread_file(h, w->tgid, w->tid, "schedstat", &sched) >= 0 &&
+                         procfs_parse_schedstat(sched, &ss) >= 0;
+        now.slices = now.has_slices ? ss.timeslices : 0;
+        if (w->read && now.has_slices && w->last.has_slices && now.slices == w->last.slices) {
+                *ret = now;
+                *ret_comm = NULL;
+                return 0;
         }
-        if (n < 37)
-                return -EINVAL;
-        *ret_time = f[14 - 3] + f[15 - 3];
-        *ret_cpu = (int) f[39 - 3];
+        if (procfs_read_thread_file(h, w->tgid, w->tid, "stat", &stat) < 0 || procfs_parse_stat(stat, &t) < 0) {
+                free(t.comm);
+                return -ESRCH;
+        }
+        now.cputime = t.cputime;
+        now.cpu = t.last_cpu;
+        *ret = now;
+        *ret_comm = t.comm;
         return 0;
 }
 
-static void watch_tasks(const Host *h, Seen *seen, size_t n, const CpuSet *vm_cpus) {
+static void watch_tasks(const Host *h, TaskWatch *w, size_t n, const CpuSet *vm_cpus) {
         for (size_t i = 0; i < n; i++) {
-                unsigned long long t;
-                int cpu;
-                if (task_cpu_time(h, &seen[i], &t, &cpu) < 0)
-                        continue;
-                if (t > seen[i].cputime && cpu >= 0 && cpuset_isset(vm_cpus, (unsigned) cpu)) {
-                        seen[i].ran = true;
-                        seen[i].cpu = cpu;
-                }
-                seen[i].cputime = t;
+                _cleanup_free_ char *comm = NULL;
+                TaskRun now;
+                if (read_run(h, &w[i], &now, &comm) >= 0)
+                        task_watch_update(&w[i], &now, comm, vm_cpus);
         }
 }
 
@@ -98,6 +94,7 @@ static const char *hint(const Host *h, const char *key) {
                 { "softirq:BLOCK", "block I/O completions: a disk's interrupt is here" },
                 { "softirq:RCU", "RCU callbacks: boot with rcu_nocbs=" },
                 { "softirq:SCHED", "load balancing" },
+                { "sched:timeslices", "tasks switched in: next to a busy vCPU, each a preemption or a wakeup" },
                 { "sched:run_delay_ns", "time runnable tasks waited for this CPU" },
         };
         for (size_t i = 0; i < ELEMENTSOF(hints); i++)
@@ -123,44 +120,120 @@ static const char *irq_name(const Host *h, const Rate *r) {
         return r->label;
 }
 
+/* A per-CPU kernel thread that ran on a VM CPU: a note, not noise (the
+ * kernel keeps it there; the hints say what moves it, if anything does). */
+typedef struct KthreadRun {
+        const Task *t;
+        const TaskWatch *w;
+} KthreadRun;
+
+/* " (12 runs in the window)", or "" without schedstat to count them. */
+static char *runs_text(const TaskWatch *w) {
+        long long runs = task_watch_runs(w);
+        return runs < 0 ? xstrdup("") : xasprintf(" (%lld run%s in the window)", runs, runs == 1 ? "" : "s");
+}
+
 /* Tasks not of the VMs that ran on their CPUs; per-CPU kernel threads apart. */
-static void task_noise(const Session *s, const StrList *active, const Seen *seen, size_t n, StrList *noise,
-                       StrList *percpu) {
+static void task_noise(const Session *s, const StrList *active, const TaskWatch *w, size_t n, StrList *noise,
+                       KthreadRun **percpu, size_t *n_percpu) {
         for (size_t i = 0; i < n; i++) {
-                const Task *t = host_find_task(&s->host, seen[i].tid);
-                if (!seen[i].ran || !t)
+                const Task *t = host_find_task(&s->host, w[i].tid);
+                if (!w[i].ran || !t)
                         continue;
                 if (!task_is_kthread(t) && task_in_vm_cgroup(&s->cfg, t) && !task_is_tenant(&s->cfg, active, t))
                         continue; /* the VM itself */
-                if (task_is_kthread(t) && !task_is_movable_kthread(t))
-                        strlist_addf(percpu, "per-CPU kernel thread %d (%s) ran on CPU %d", t->pid, t->comm,
-                                     seen[i].cpu);
-                else
-                        strlist_addf(noise, "%s %d (%s) ran on CPU %d", task_is_kthread(t) ? "kernel thread" : "task",
-                                     t->pid, t->comm, seen[i].cpu);
+                if (task_is_kthread(t) && !task_is_movable_kthread(t)) {
+                        *(KthreadRun *) array_push(percpu, n_percpu, sizeof(KthreadRun)) = (KthreadRun) { t, &w[i] };
+                        continue;
+                }
+                _cleanup_free_ char *runs = runs_text(&w[i]);
+                strlist_addf(noise, "%s %d (%s) ran on CPU %d%s", task_is_kthread(t) ? "kernel thread" : "task",
+                             t->pid, t->comm, w[i].cpu, runs);
         }
 }
 
-static void print_sample(const Session *s, const SampleDelta *d, const StrList *noise, const StrList *percpu,
-                         unsigned seconds) {
-        if (s->o->output == OUTPUT_JSON) {
-                printf("{\"seconds\": %u, \"rates\": [", seconds);
-                for (size_t i = 0; i < d->n_rates; i++) {
-                        printf("%s{\"cpu\": %u, \"source\": ", i ? ", " : "", d->rates[i].cpu);
-                        json_string(stdout, d->rates[i].key);
-                        fputs(", \"label\": ", stdout);
-                        json_string(stdout, irq_name(&s->host, &d->rates[i]));
-                        printf(", \"per_second\": %.3f, \"hint\": ", d->rates[i].per_s);
-                        json_string(stdout, hint(&s->host, d->rates[i].key));
-                        fputs("}", stdout);
-                }
-                fputs("], \"noise\": ", stdout);
-                json_strlist(stdout, noise);
-                fputs(", \"percpu_kthreads\": ", stdout);
-                json_strlist(stdout, percpu);
-                fputs("}\n", stdout);
-                return;
+/* The workqueues a kworker was seen running on a VM CPU, from its comms. */
+static void kthread_workqueues(const KthreadRun *k, StrList *ret) {
+        for (size_t i = 0; i < k->w->comms.n; i++) {
+                _cleanup_free_ char *thread = NULL, *wq = NULL;
+                kthread_comm_split(k->w->comms.v[i], &thread, &wq);
+                if (wq && !strlist_contains(ret, wq))
+                        strlist_add(ret, wq);
         }
+}
+
+/* note: per-CPU kernel thread 40 (kworker/2:1) ran on CPU 2 (5 runs in the window)
+ *       workqueue mm_percpu_wq: vmstat refresh, ...
+ * or, for a thread without a workqueue, the hint after a colon. */
+static void print_kthread_text(const KthreadRun *k) {
+        _cleanup_free_ char *thread = NULL, *wq = NULL, *runs = runs_text(k->w);
+        StrList wqs = {};
+
+        kthread_comm_split(k->t->comm, &thread, &wq);
+        kthread_workqueues(k, &wqs);
+        printf("note: per-CPU kernel thread %d (%s) ran on CPU %d%s", k->t->pid, thread, k->w->cpu, runs);
+        if (wqs.n == 0) {
+                const char *h = percpu_kthread_hint(thread, NULL);
+                printf("%s%s\n", *h ? ": " : "", h);
+        } else
+                putchar('\n');
+        for (size_t i = 0; i < wqs.n; i++)
+                printf("      workqueue %s: %s\n", wqs.v[i], percpu_kthread_hint(thread, wqs.v[i]));
+        strlist_free(&wqs);
+}
+
+static void print_kthread_json(const KthreadRun *k) {
+        _cleanup_free_ char *thread = NULL, *wq = NULL;
+        long long runs = task_watch_runs(k->w);
+        StrList wqs = {};
+
+        kthread_comm_split(k->t->comm, &thread, &wq);
+        kthread_workqueues(k, &wqs);
+        printf("{\"pid\": %d, \"thread\": ", k->t->pid);
+        json_string(stdout, thread);
+        printf(", \"cpu\": %d, \"runs\": ", k->w->cpu);
+        if (runs < 0)
+                fputs("null", stdout);
+        else
+                printf("%lld", runs);
+        fputs(", \"hint\": ", stdout);
+        json_string(stdout, percpu_kthread_hint(thread, NULL));
+        fputs(", \"workqueues\": [", stdout);
+        for (size_t i = 0; i < wqs.n; i++) {
+                fputs(i ? ", {\"name\": " : "{\"name\": ", stdout);
+                json_string(stdout, wqs.v[i]);
+                fputs(", \"hint\": ", stdout);
+                json_string(stdout, percpu_kthread_hint(thread, wqs.v[i]));
+                fputs("}", stdout);
+        }
+        fputs("]}", stdout);
+        strlist_free(&wqs);
+}
+
+static void print_sample_json(const Session *s, const SampleDelta *d, const StrList *noise, const KthreadRun *percpu,
+                              size_t n_percpu, unsigned seconds) {
+        printf("{\"seconds\": %u, \"rates\": [", seconds);
+        for (size_t i = 0; i < d->n_rates; i++) {
+                printf("%s{\"cpu\": %u, \"source\": ", i ? ", " : "", d->rates[i].cpu);
+                json_string(stdout, d->rates[i].key);
+                fputs(", \"label\": ", stdout);
+                json_string(stdout, irq_name(&s->host, &d->rates[i]));
+                printf(", \"per_second\": %.3f, \"hint\": ", d->rates[i].per_s);
+                json_string(stdout, hint(&s->host, d->rates[i].key));
+                fputs("}", stdout);
+        }
+        fputs("], \"noise\": ", stdout);
+        json_strlist(stdout, noise);
+        fputs(", \"percpu_kthreads\": [", stdout);
+        for (size_t i = 0; i < n_percpu; i++) {
+                fputs(i ? ", " : "", stdout);
+                print_kthread_json(&percpu[i]);
+        }
+        fputs("]}\n", stdout);
+}
+
+static void print_sample_text(const Session *s, const SampleDelta *d, const StrList *noise, const KthreadRun *percpu,
+                              size_t n_percpu) {
         printf("%-5s %-20s %12s  %s\n", "CPU", "source", "per second", "what it is");
         for (size_t i = 0; i < d->n_rates; i++) {
                 const Rate *r = &d->rates[i];
@@ -170,46 +243,58 @@ static void print_sample(const Session *s, const SampleDelta *d, const StrList *
                 printf("%-5u %-20.20s %12.2f%s  %s\n", r->cpu, src, ns ? r->per_s / 1e6 : r->per_s, ns ? " ms" : "",
                        hint(&s->host, r->key));
         }
-        for (size_t i = 0; i < percpu->n; i++)
-                printf("note: %s\n", percpu->v[i]);
+        for (size_t i = 0; i < n_percpu; i++)
+                print_kthread_text(&percpu[i]);
         for (size_t i = 0; i < noise->n; i++)
                 printf("noise: %s\n", noise->v[i]);
+}
+
+/* Every task's first reading, then a reading every 250 ms until the window
+ * ends; the counters at both ends. Returns the window's length. */
+static double sample_window(const Session *s, TaskWatch *w, size_t n, const CpuSet *vm_cpus, Counters *a,
+                            Counters *b) {
+        double t0, t1;
+
+        watch_tasks(&s->host, w, n, vm_cpus);
+        t0 = now_s();
+        snapshot(&s->host, a);
+        while (now_s() - t0 < s->o->sample_s) {
+                struct timespec q = { 0, 250 * 1000 * 1000 };
+                nanosleep(&q, NULL);
+                watch_tasks(&s->host, w, n, vm_cpus);
+        }
+        snapshot(&s->host, b);
+        t1 = now_s();
+        return t1 - t0;
 }
 
 int verify_sample(Session *s, const StrList *active, const CpuSet *vm_cpus) {
         Counters a = {}, b = {};
         SampleDelta d = {};
-        StrList noise = {}, percpu = {};
-        size_t n = s->host.n_tasks;
-        _cleanup_free_ Seen *seen = xcalloc(n + 1, sizeof(Seen));
-        double t0, t1;
-        int ret = 0;
+        StrList noise = {};
+        size_t n = s->host.n_tasks, n_percpu = 0;
+        _cleanup_free_ TaskWatch *w = xcalloc(n + 1, sizeof(TaskWatch));
+        _cleanup_free_ KthreadRun *percpu = NULL;
+        int ret;
 
-        for (size_t i = 0; i < n; i++) {
-                seen[i] = (Seen) { .tid = s->host.tasks[i].pid, .tgid = s->host.tasks[i].tgid };
-                (void) task_cpu_time(&s->host, &seen[i], &seen[i].cputime, &seen[i].cpu);
-        }
-        t0 = now_s();
-        snapshot(&s->host, &a);
-        while (now_s() - t0 < s->o->sample_s) {
-                struct timespec q = { 0, 250 * 1000 * 1000 };
-                nanosleep(&q, NULL);
-                watch_tasks(&s->host, seen, n, vm_cpus);
-        }
-        snapshot(&s->host, &b);
-        t1 = now_s();
-        counters_delta(&a, &b, t1 - t0, vm_cpus, &d);
+        for (size_t i = 0; i < n; i++)
+                w[i] = (TaskWatch) { .tid = s->host.tasks[i].pid, .tgid = s->host.tasks[i].tgid };
+        counters_delta(&a, &b, sample_window(s, w, n, vm_cpus, &a, &b), vm_cpus, &d);
         for (size_t i = 0; i < d.n_rates; i++)
                 if (is_device_irq(d.rates[i].key) && d.rates[i].per_s > s->o->threshold)
                         strlist_addf(&noise, "IRQ %s (%s) fired %.2f times a second on CPU %u", d.rates[i].key,
                                      irq_name(&s->host, &d.rates[i]), d.rates[i].per_s, d.rates[i].cpu);
-        task_noise(s, active, seen, n, &noise, &percpu);
-        print_sample(s, &d, &noise, &percpu, s->o->sample_s);
+        task_noise(s, active, w, n, &noise, &percpu, &n_percpu);
+        if (s->o->output == OUTPUT_JSON)
+                print_sample_json(s, &d, &noise, percpu, n_percpu, s->o->sample_s);
+        else
+                print_sample_text(s, &d, &noise, percpu, n_percpu);
         ret = noise.n ? 1 : 0;
+        for (size_t i = 0; i < n; i++)
+                task_watch_free(&w[i]);
         sample_delta_free(&d);
         counters_free(&a);
         counters_free(&b);
         strlist_free(&noise);
-        strlist_free(&percpu);
         return ret;
 }

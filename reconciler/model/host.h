@@ -56,6 +56,8 @@ typedef struct Task {
         char *comm;
         unsigned flags;
         unsigned long long start_time;
+        unsigned long long cputime; /* utime + stime, clock ticks */
+        int last_cpu;               /* the CPU it last ran on (stat field 39); -1 if not shown */
         int rt_priority, policy;
         CpuSet allowed;
         /* A kernel thread the kernel pins (PF_NO_SETAFFINITY) whose mask
@@ -258,6 +260,17 @@ void irq_parse_debugfs(const char *dbg, Irq *q);
  * the Cpus_allowed_list line of status. */
 int procfs_parse_stat(const char *stat, Task *t);
 int procfs_allowed_list(const char *status, char **ret);
+/* /proc/PID/schedstat (CONFIG_SCHED_INFO; counts with schedstats off). */
+typedef struct TaskSchedstat {
+        unsigned long long run_ns, wait_ns;
+        unsigned long long timeslices; /* times switched in */
+} TaskSchedstat;
+int procfs_parse_schedstat(const char *schedstat, TaskSchedstat *ret);
+/* One file of thread TID of group TGID (read_small_attr): the thread's own
+ * /proc/TGID/task/TID/NAME, also for a group leader, whose /proc/TGID/stat
+ * sums its threads' times; a tree below --root has no task/ directory for
+ * a single-threaded process, so /proc/TID/NAME where that is absent. */
+int procfs_read_thread_file(const Host *h, int tgid, int tid, const char *name, char **ret);
 /* Below --root a thread has no /proc/TID (the kernel has one for every
  * TID): each TID's thread group from the task/ directories, sorted by TID,
  * and a lookup in it (the TID itself when not found). */

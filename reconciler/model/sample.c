@@ -99,7 +99,10 @@ int counters_add_softirqs(Counters *c, const char *text) {
         return add_table(c, text, "softirq:", false);
 }
 
-/* "cpuN yld 0 sched_count sched_goidle ttwu ttwu_local run_ns wait_ns slices" */
+/* "cpuN yld 0 sched_count sched_goidle ttwu ttwu_local run_ns wait_ns pcount".
+ * Fields 1-6 are schedstats, 0 while those are off (Debian's default);
+ * 7-9 are sched_info's and always count. Two rows: pcount, the tasks switched
+ * in (timeslices begun), and run_delay, the time runnable tasks waited. */
 int counters_add_schedstat(Counters *c, const char *text) {
         _cleanup_free_ char *copy = xstrdup(text);
         char *save = NULL;
@@ -115,10 +118,10 @@ int counters_add_schedstat(Counters *c, const char *text) {
                 widen(c, cpu);
                 if (sched == SIZE_MAX) {
                         sched = c->n_rows;
-                        row_for(c, "sched:switches", "schedule() calls");
+                        row_for(c, "sched:timeslices", "tasks switched in");
                         row_for(c, "sched:run_delay_ns", "runqueue wait (ns)");
                 }
-                c->rows[sched].v[cpu] = f[2];
+                c->rows[sched].v[cpu] = f[8];
                 c->rows[sched + 1].v[cpu] = f[7];
                 (void) cpuset_add(&cpus, cpu);
         }

@@ -11,7 +11,7 @@
  * CPU the file shows (only online CPUs appear, so columns are mapped by the
  * CPU numbers in the header, not by position). */
 typedef struct CounterRow {
-        char *key;      /* "24", "LOC", "softirq:NET_RX", "sched:run_delay_ns" */
+        char *key;      /* "24", "LOC", "softirq:NET_RX", "sched:timeslices", "sched:run_delay_ns" */
         char *label;    /* "virtio0-input.0", "Local timer interrupts"; may be "" */
         uint64_t *v;    /* indexed by CPU number, n_cpus entries */
 } CounterRow;

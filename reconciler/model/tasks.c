@@ -43,11 +43,28 @@ int procfs_parse_stat(const char *stat, Task *t) {
         if (n < 19)
                 return -EINVAL;
         t->flags = (unsigned) f[9 - 4];
+        t->cputime = f[14 - 4] + f[15 - 4];
         t->start_time = f[22 - 4];
+        t->last_cpu = n > 39 - 4 ? (int) f[39 - 4] : -1;
         if (n > 41 - 4)
                 t->rt_priority = (int) f[40 - 4];
         if (n > 42 - 4)
                 t->policy = (int) f[41 - 4];
+        return 0;
+}
+
+/* "run_ns wait_ns timeslices" (CONFIG_SCHED_INFO, counted with schedstats off). */
+int procfs_parse_schedstat(const char *schedstat, TaskSchedstat *ret) {
+        unsigned long long run, wait, slices;
+        int end = 0;
+
+        if (sscanf(schedstat, "%llu %llu %llu%n", &run, &wait, &slices, &end) != 3)
+                return -EINVAL;
+        if (schedstat[end] == '\n')
+                end++;
+        if (schedstat[end])
+                return -EINVAL; /* more than the one line of three */
+        *ret = (TaskSchedstat) { .run_ns = run, .wait_ns = wait, .timeslices = slices };
         return 0;
 }
 
@@ -184,6 +201,19 @@ static void task_dir(char *buf, size_t size, int tgid, int tid) {
                 snprintf(buf, size, "/proc/%d/task/%d", tgid, tid);
         else
                 snprintf(buf, size, "/proc/%d", tid);
+}
+
+int procfs_read_thread_file(const Host *h, int tgid, int tid, const char *name, char **ret) {
+        char dir[64];
+        _cleanup_free_ char *path = xasprintf("/proc/%d/task/%d/%s", tgid, tid, name);
+        int r = read_small_attr(h->root_fd, path, ret);
+
+        if (!errno_is_absent(r) || tgid != tid)
+                return r;
+        task_dir(dir, sizeof dir, tgid, tid);
+        free(path);
+        path = xasprintf("%s/%s", dir, name);
+        return read_small_attr(h->root_fd, path, ret);
 }
 
 /* The real kernel: the thread group /proc/TID/status names (any TID has
