@@ -94,6 +94,10 @@ typedef struct Config {
         PartitionType partition_type;
         Loc partition_type_loc;
         Mode irqs, kthreads, workqueues;
+        /* quiet: the watchdog's CPUs (move: the host's; leave) and
+         * vm.stat_interval while shielded (0: the default, 10 s) */
+        Mode watchdog, vmstat;
+        unsigned vmstat_interval;
         PowerProfile *profiles;
         size_t n_profiles;
         Vm *vms;

@@ -42,8 +42,26 @@ static int parse_host(Parser *p, yaml_node_t *n) {
         return 0;
 }
 
+/* defaults.vmstat_interval: seconds, or leave. */
+static int parse_vmstat_interval(Parser *p, yaml_node_t *v) {
+        unsigned long secs;
+        int r;
+
+        if (v->type == YAML_SCALAR_NODE && streq(scalar(v), "leave")) {
+                p->cfg->vmstat = MODE_LEAVE;
+                return 0;
+        }
+        if ((r = cfg_parse_uint(p, v, "defaults.vmstat_interval", &secs)) < 0)
+                return r;
+        if (secs < 1 || secs > 3600)
+                return fail(p, v, "defaults.vmstat_interval must be 'leave' or seconds from 1 to 3600, got %lu", secs);
+        p->cfg->vmstat = MODE_MOVE;
+        p->cfg->vmstat_interval = (unsigned) secs;
+        return 0;
+}
+
 static int parse_defaults(Parser *p, yaml_node_t *n) {
-        static const char *const keys[] = { "irqs", "kthreads", "workqueues", NULL };
+        static const char *const keys[] = { "irqs", "kthreads", "workqueues", "watchdog", "vmstat_interval", NULL };
         static const char *const modes[] = { "move", "leave", NULL };
         int r;
 
@@ -51,7 +69,15 @@ static int parse_defaults(Parser *p, yaml_node_t *n) {
                 return r;
         FOREACH_PAIR(pair, n) {
                 const char *key = scalar(node(p, pair->key));
-                Mode *m = streq(key, "irqs") ? &p->cfg->irqs : streq(key, "kthreads") ? &p->cfg->kthreads : &p->cfg->workqueues;
+                if (streq(key, "vmstat_interval")) {
+                        if ((r = parse_vmstat_interval(p, node(p, pair->value))) < 0)
+                                return r;
+                        continue;
+                }
+                Mode *m = streq(key, "irqs")       ? &p->cfg->irqs
+                          : streq(key, "kthreads") ? &p->cfg->kthreads
+                          : streq(key, "watchdog") ? &p->cfg->watchdog
+                                                   : &p->cfg->workqueues;
                 _cleanup_free_ char *what = xasprintf("defaults.%s", key);
                 int v;
 

@@ -2,15 +2,18 @@
 /* Runtime knobs that keep periodic kernel work off the VMs' CPUs while they
  * are shielded: the soft-lockup/NMI watchdog runs only on the host's CPUs
  * (kernel.watchdog_cpumask), and the per-CPU vmstat refresh comes less often
- * (vm.stat_interval, as tuned's cpu-partitioning profile does). What only a
- * reboot can change (nohz_full, rcu_nocbs, isolcpus=managed_irq) is doctor's. */
+ * (vm.stat_interval: 10 s as tuned's cpu-partitioning profile sets, or what
+ * defaults.vmstat_interval says; a larger value already set is kept). Each
+ * is switched off with `leave` in defaults (watchdog, vmstat_interval). What
+ * only a reboot can change (nohz_full, rcu_nocbs, isolcpus=managed_irq) is
+ * doctor's. */
 #include <stdio.h>
 
 #include "resource.h"
 
 #define WATCHDOG "/proc/sys/kernel/watchdog_cpumask"
 #define STAT_INTERVAL "/proc/sys/vm/stat_interval"
-#define QUIET_STAT_INTERVAL 10u /* seconds */
+#define QUIET_STAT_INTERVAL 10u /* seconds, unless defaults.vmstat_interval says */
 
 static void quiet_observe(const ObserveInput *in, Observed *obs) {
         if (in->active->n == 0)
@@ -23,6 +26,8 @@ static void plan_watchdog(const PlanInput *in, Plan *p) {
         const char *cur = observed_or_empty(in->obs, WATCHDOG);
         CpuSet b = {}, want = {};
 
+        if (in->cfg->watchdog == MODE_LEAVE)
+                return; /* a value journaled before goes back */
         plan_claim(p, WATCHDOG);
         if (!cur[0] || cpuset_parse_list(plan_baseline(in, WATCHDOG, cur), &b) < 0)
                 return; /* no watchdog in this kernel */
@@ -40,14 +45,19 @@ static void plan_watchdog(const PlanInput *in, Plan *p) {
 static void plan_stat_interval(const PlanInput *in, Plan *p, const char *vms) {
         const char *cur = observed_or_empty(in->obs, STAT_INTERVAL);
         unsigned base;
+        unsigned want = in->cfg->vmstat_interval ? in->cfg->vmstat_interval : QUIET_STAT_INTERVAL;
 
+        if (in->cfg->vmstat == MODE_LEAVE)
+                return; /* a value journaled before goes back */
         plan_claim(p, STAT_INTERVAL);
-        if (!cur[0] || safe_atou(plan_baseline(in, STAT_INTERVAL, cur), &base) < 0 || base >= QUIET_STAT_INTERVAL)
+        if (!cur[0] ||
+            safe_atou(plan_baseline(in, STAT_INTERVAL, cur), &base) < 0 || base >= want)
                 return;
-        _cleanup_free_ char *to = xasprintf("%u", QUIET_STAT_INTERVAL);
+        _cleanup_free_ char *to = xasprintf("%u", want);
         if (!streq(cur, to)) {
                 Change *c = plan_add(p, KIND_QUIET, OP_WRITE, STAT_INTERVAL, cur, to);
-                c->name = xstrdup("vmstat refresh every 10 s instead of every second");
+                c->name = base == 1 ? xasprintf("vmstat refresh every %u s instead of every second", want)
+                                    : xasprintf("vmstat refresh every %u s instead of every %u s", want, base);
                 c->vm = xstrdup(vms);
         }
 }
