@@ -17,7 +17,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
 secs=${2:-10}
 out=$(mktemp -d "${TMPDIR:-/tmp}/cpushield-noise.XXXXXX")
-trap 'rm -rf "$out"' EXIT
+# NOISE_LOGS=DIR keeps each guest's log (its verify and verify --sample
+# output included) there.
+trap '[ -z "${NOISE_LOGS:-}" ] || { mkdir -p "$NOISE_LOGS" && cp "$out"/* "$NOISE_LOGS"/; }; rm -rf "$out"' EXIT
 
 # The busybox guest for each kernel and layout; the systemd guest (Debian 12,
 # systemd 252, cset installed) on cgroup v1, where cset is the fourth

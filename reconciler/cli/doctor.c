@@ -52,7 +52,7 @@ static void domains(const Host *h, const Vm *vm, Doctor *d) {
 
 void doctor_run(const Host *h, const Config *c, Doctor *d) {
         CpuSet vm_cpus = {};
-        _cleanup_free_ char *isol = NULL, *nohz = NULL, *nocbs = NULL, *irqaff = NULL;
+        _cleanup_free_ char *isol = NULL, *nohz = NULL, *nocbs = NULL, *irqaff = NULL, *psi = NULL;
 
         for (size_t i = 0; i < c->warnings.n; i++)
                 strlist_add(&d->warnings, c->warnings.v[i]);
@@ -79,6 +79,11 @@ void doctor_run(const Host *h, const Config *c, Doctor *d) {
                 strlist_add(&d->notes, "no nohz_full= on the kernel command line: the scheduler tick still "
                             "interrupts the VMs' CPUs; add nohz_full= and rcu_nocbs= with the VMs' CPUs if that "
                             "matters, at the cost of a reboot");
+        if (!cpuset_is_empty(&vm_cpus) && !(cmdline_has(h, "psi", &psi) && streq(psi, "0")))
+                strlist_add(&d->notes, "pressure stall information (PSI) is on: a cgroup's averaging work runs "
+                            "every 2 s on the CPU whose task last woke it, a VM's own vCPU threads included, and "
+                            "stays there; psi=0 on the kernel command line stops it (at the cost of a reboot, and "
+                            "of PSI for systemd-oomd)");
         if (cmdline_has(h, "irqaffinity", &irqaff))
                 strlist_addf(&d->notes, "irqaffinity=%s sets where IRQs start at boot; cpushield moves them "
                              "while VMs run and puts them back", irqaff);

@@ -53,7 +53,7 @@ const char *percpu_kthread_hint(const char *thread, const char *wq) {
         } hints[] = {
                 { "kworker/u", NULL, "an unbound workqueue's worker: the workqueue cpumask keeps those off these CPUs" },
                 { "kworker/", "mm_percpu_wq",
-                  "vmstat refresh, every vm.stat_interval (cpushield's quiet resource sets 10 s while shielded)" },
+                  "vmstat refresh, every vm.stat_interval (cpushield's quiet resource sets 120 s while shielded)" },
                 { "kworker/", "events", EVENTS_HINT },
                 { "kworker/", "events_power_efficient", EVENTS_HINT },
                 { "kworker/", "events_freezable", EVENTS_HINT },

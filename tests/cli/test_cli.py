@@ -341,4 +341,18 @@ def _():
     assert p.returncode == 0 and any("spans 2 L3 domains" in w for w in doc["warnings"]), doc
 
 
+@check("doctor: PSI's averaging work is named, and not with psi=0 on the command line")
+def _():
+    root = fixture_copy("i7-4790k")
+    cfg = os.path.join(EX, "desktop-4790k.yaml")
+    notes = lambda: json.loads(run("doctor", "--root", root, "--config", cfg, "--output", "json").stdout)["notes"]
+    assert any("psi=0" in n for n in notes()), notes()
+    with open(os.path.join(root, "proc/cmdline")) as f:
+        cmdline = f.read().strip()
+    for value, named in (("psi=1", True), ("psi=0", False)):
+        with open(os.path.join(root, "proc/cmdline"), "w") as f:
+            f.write(f"{cmdline} {value}\n")
+        assert any("psi=0" in n for n in notes()) == named, (value, notes())
+
+
 finish()
