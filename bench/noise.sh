@@ -32,6 +32,9 @@ for kvg in "6.1 v2 busybox" "6.12 v2 busybox" "6.1 v1 busybox" "6.1 v1 systemd";
         --binary "$build/cpushield" --timeout 1800 --stall 900 --append "cpushield.noise_secs=$secs" > "$log" 2>&1 ||
         { echo "noise: $label failed, see below" >&2; cat "$log" >&2; exit 1; }
     grep '^INFO NOISE ' "$log" | sed "s/^INFO NOISE /kernel=$label /"
+    # what verify --sample named during the full configuration's window
+    grep '^INFO SAMPLE config=full ' "$log" | sed "s/^INFO SAMPLE config=full /$label: /" |
+        grep -E ': (note|noise|      workqueue)' >> "$out/sample.txt" || true
 done > "$out/probes.txt"
 
 python3 - "$out/probes.txt" <<'PY'
@@ -64,3 +67,6 @@ for k in sorted({k for k, _ in mean}):
             print(f"- {k}: {c} / full: involuntary switches {ratio(m[0], full[0])}, "
                   f"runqueue wait {ratio(m[1], full[1])}, device IRQs {ratio(m[2], full[2])}")
 PY
+echo
+echo "Named by 'cpushield verify --sample' inside the full configuration's window:"
+cat "$out/sample.txt"

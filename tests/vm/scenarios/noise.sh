@@ -51,10 +51,17 @@ spread_irqs() { # as irqbalance would: round-robin over every CPU
     done
 }
 
-probes() { # $1: config name, $2: cgroup procs file or ""
+probes() { # $1: config name, $2: cgroup procs file or "", $3: sample (run verify --sample inside the window)
     for cpu in 2 3 4 5 6 7; do
         vmhelper probe $cpu $SECS $2 | sed "s/^/INFO NOISE config=$1 /" &
     done
+    if [ -n "${3:-}" ]; then
+        # inside the probes' window (they settle 6 s first): what ran there, by name
+        sleep 7
+        $CS verify --sample $((SECS - 2)) > /tmp/vs 2>&1
+        info "verify --sample $((SECS - 2)) during the window: exit $?"
+        sed "s/^/INFO SAMPLE config=$1 /" /tmp/vs
+    fi
     wait_probes
 }
 wait_probes() { sleep $((SECS + 7)); while pgrep -f "vmhelper probe" >/dev/null 2>&1; do sleep 0.5; done; }
@@ -78,17 +85,18 @@ if [ "$VM_CGROUP" = v1 ] && command -v cset >/dev/null; then
     phase cset
     spread_irqs
     # Python under the host stress: minutes under TCG (bench/noise.sh allows for it)
-    cset shield --cpu 2-7 --kthread on > /tmp/c 2>&1 || sed 's/^/LOG cset shield: /' /tmp/c
-    info "cset: $(grep -c . /tmp/c) lines, shield cpuset $(cat $C/cpuset/user/cpuset.cpus 2>/dev/null)"
+    cset shield --cpu 2-7 --kthread on > /tmp/c 2>&1; rc=$?
+    info "cset shield: exit $rc, shield cpuset $(cat $C/cpuset/user/cpuset.cpus 2>/dev/null)"
+    [ $rc = 0 ] || sed 's/^/INFO cset: /' /tmp/c
     probes cset $C/cpuset/user/tasks
-    cset shield --reset > /tmp/c 2>&1 || sed 's/^/LOG cset reset: /' /tmp/c
+    cset shield --reset > /tmp/c 2>&1 || sed 's/^/INFO cset reset: /' /tmp/c
 fi
 
 phase full
 write_config ""
 spread_irqs
 $CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
-probes full "$(vmcgroup)"
+probes full "$(vmcgroup)" sample
 $CS verify > /tmp/v 2>&1; info "verify after activate: exit $?"
 $CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
 
