@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "backend.h"
+#include "fs.h"
 #include "report.h"
 #include "resource.h"
 
@@ -50,6 +51,23 @@ static void domains(const Host *h, const Vm *vm, Doctor *d) {
         strlist_free(&seen);
 }
 
+/* system_power_efficient_wq (the neighbour tables' periodic work, among
+ * others) is per-CPU unless workqueue.power_efficient is set at boot (its
+ * parameter is read-only at runtime); then it is unbound and the workqueue
+ * cpumask cpushield sets keeps it on the host's CPUs. Per-CPU, a delayed work
+ * re-arms on the CPU it ran on: the noise benchmark found it on VM CPUs. */
+static void power_efficient_wq(const Host *h, Doctor *d) {
+        _cleanup_free_ char *v = NULL;
+
+        if (read_small_attr(h->root_fd, "/sys/module/workqueue/parameters/power_efficient", &v) < 0 ||
+            strchr("Yy1", v[0]))
+                return;
+        strlist_add(&d->notes, "workqueue.power_efficient is off: power-efficient kernel work (the neighbour "
+                    "tables' periodic work, ...) stays on whichever CPU queued it, a VM's included; "
+                    "workqueue.power_efficient=1 on the kernel command line makes it unbound, and cpushield's "
+                    "workqueue mask then keeps it on the host's CPUs (at the cost of a reboot)");
+}
+
 void doctor_run(const Host *h, const Config *c, Doctor *d) {
         CpuSet vm_cpus = {};
         _cleanup_free_ char *isol = NULL, *nohz = NULL, *nocbs = NULL, *irqaff = NULL, *psi = NULL;
@@ -79,6 +97,8 @@ void doctor_run(const Host *h, const Config *c, Doctor *d) {
                 strlist_add(&d->notes, "no nohz_full= on the kernel command line: the scheduler tick still "
                             "interrupts the VMs' CPUs; add nohz_full= and rcu_nocbs= with the VMs' CPUs if that "
                             "matters, at the cost of a reboot");
+        if (!cpuset_is_empty(&vm_cpus) && c->workqueues == MODE_MOVE)
+                power_efficient_wq(h, d);
         if (!cpuset_is_empty(&vm_cpus) && !(cmdline_has(h, "psi", &psi) && streq(psi, "0")))
                 strlist_add(&d->notes, "pressure stall information (PSI) is on: a cgroup's averaging work runs "
                             "every 2 s on the CPU whose task last woke it, a VM's own vCPU threads included, and "

@@ -355,4 +355,19 @@ def _():
         assert any("psi=0" in n for n in notes()) == named, (value, notes())
 
 
+@check("doctor: per-CPU power-efficient workqueues are named, not once the boot makes them unbound")
+def _():
+    root = fixture_copy("i7-4790k")
+    cfg = os.path.join(EX, "desktop-4790k.yaml")
+    named = lambda: any("workqueue.power_efficient=1" in n for n in json.loads(
+        run("doctor", "--root", root, "--config", cfg, "--output", "json").stdout)["notes"])
+    assert not named()  # no such parameter file: nothing said
+    param = os.path.join(root, "sys/module/workqueue/parameters")
+    os.makedirs(param)
+    for value, said in (("N", True), ("Y", False)):
+        with open(os.path.join(param, "power_efficient"), "w") as f:
+            f.write(value + "\n")
+        assert named() == said, value
+
+
 finish()
