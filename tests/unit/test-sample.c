@@ -541,7 +541,7 @@ ParameterizedTestParameters(sample_tasks, kthread_hint) {
                 { "kworker/2:1", "mm_percpu_wq", "vm.stat_interval" },
                 { "kworker/R", "mm_percpu_wq", "vm.stat_interval" },
                 { "kworker/3:0", "events", "re-arms on the same CPU" },
-                { "kworker/4:1", "events_power_efficient", "re-arms on the same CPU" },
+                { "kworker/4:1", "events_power_efficient", "workqueue.power_efficient=1" },
                 { "kworker/4:2", "events_freezable", "offlining and onlining" },
                 { "kworker/4:2", "events_highpri", "work queued on this CPU" },  /* not the events rule */
                 { "kworker/2:1H", "kblockd", "work queued on this CPU" },
@@ -567,10 +567,13 @@ ParameterizedTest(HintCase *c, sample_tasks, kthread_hint) {
                 cr_assert_not_null(strstr(h, c->has), "%s %s: '%s'", c->thread, c->wq, h);
 }
 
-/* The events workqueues share one hint; vmstat's is its own. */
+/* events and events_freezable share one hint; the power-efficient queue
+ * (a boot parameter unbinds it) and vmstat's have their own. */
 Test(sample_tasks, kthread_hint_shared) {
         cr_assert_str_eq(percpu_kthread_hint("kworker/3:0", "events"),
-                         percpu_kthread_hint("kworker/3:0", "events_power_efficient"));
+                         percpu_kthread_hint("kworker/3:0", "events_freezable"));
+        cr_assert_str_neq(percpu_kthread_hint("kworker/3:0", "events"),
+                          percpu_kthread_hint("kworker/3:0", "events_power_efficient"));
         cr_assert_str_neq(percpu_kthread_hint("kworker/3:0", "events"),
                           percpu_kthread_hint("kworker/3:0", "mm_percpu_wq"));
 }
