@@ -59,9 +59,9 @@ static void domains(const Host *h, const Vm *vm, Doctor *d) {
 static void power_efficient_wq(const Host *h, Doctor *d) {
         _cleanup_free_ char *v = NULL;
 
-        if (read_small_attr(h->root_fd, "/sys/module/workqueue/parameters/power_efficient", &v) < 0 ||
+        if (read_small_attr(h->root_fd, "/sys/module/workqueue/parameters/power_efficient", &v) < 0 || !v[0] ||
             strchr("Yy1", v[0]))
-                return;
+                return; /* absent, unreadable or on: nothing to say */
         strlist_add(&d->notes, "workqueue.power_efficient is off: power-efficient kernel work (the neighbour "
                     "tables' periodic work, ...) stays on whichever CPU queued it, a VM's included; "
                     "workqueue.power_efficient=1 on the kernel command line makes it unbound, and cpushield's "

@@ -366,16 +366,12 @@ static int stat_fields(const char *pid, char *comm, size_t comm_size,
 	return 0;
 }
 
-/* The value of the "KEY:" line of /proc/PID/status, blanks stripped: ""
- * when absent. */
-static void status_value(const char *pid, const char *key, char *out, size_t size)
+/* The value of the "KEY:" line of status text (cut into lines in place),
+ * blanks stripped: "" when absent. */
+static void status_text_value(char *buf, const char *key, char *out, size_t size)
 {
-	char path[64], buf[8192];
 	size_t n = strlen(key);
 	out[0] = 0;
-	snprintf(path, sizeof(path), "/proc/%s/status", pid);
-	if (read_file(path, buf, sizeof(buf)) < 0)
-		return;
 	for (char *line = buf; line && *line;) {
 		char *nl = strchr(line, '\n');
 		if (nl)
@@ -389,6 +385,17 @@ static void status_value(const char *pid, const char *key, char *out, size_t siz
 		}
 		line = nl ? nl + 1 : NULL;
 	}
+}
+
+/* The value of the "KEY:" line of /proc/PID/status: "" when absent. */
+static void status_value(const char *pid, const char *key, char *out, size_t size)
+{
+	char path[64], buf[8192];
+	out[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%s/status", pid);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return;
+	status_text_value(buf, key, out, size);
 }
 
 /* Cpus_allowed_list of /proc/PID/status, as the scenarios' cpus_allowed
@@ -574,11 +581,12 @@ static size_t pread_all(int fd) {
 }
 
 static long long status_field(int fd, const char *key) {
-	char *p;
+	char v[64];
 
-	if (pread_all(fd) == 0 || !(p = strstr(probe_buf, key)))
+	if (pread_all(fd) == 0)
 		return -1;
-	return atoll(p + strlen(key));
+	status_text_value(probe_buf, key, v, sizeof v);
+	return v[0] ? atoll(v) : -1;
 }
 
 static long long run_delay_ns(int fd) {
