@@ -29,6 +29,13 @@ typedef struct Backend {
          * per TID. A backend has one of the two. */
         void (*move_tasks)(const Host *h, const char *src_dir, const char *dst_dir, const int *tids, size_t n,
                            size_t *ret_refused, int *ret_first_err);
+        /* cgroup v1: whole thread groups in one write each (the TGID into
+         * dst's cgroup.procs: the kernel moves every thread), where the
+         * caller found all of a process's threads in src_dir and moving.
+         * ret_err[i]: 0 or the group's -errno (its threads are then moved
+         * one by one). NULL: every thread one by one. */
+        void (*move_processes)(const Host *h, const char *src_dir, const char *dst_dir, const int *tgids, size_t n,
+                               int *ret_err);
         int (*set_affinity)(const Host *h, int pid, const CpuSet *cpus);
         int (*unit_read)(const Host *h, const char *unit, char **ret);
         int (*unit_write)(const Host *h, const char *unit, const CpuSet *cpus, const char *value, char **ret_detail);

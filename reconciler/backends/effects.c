@@ -3,6 +3,7 @@
  * and which backend operations set it. The backend decides how; this file
  * decides what. */
 #include <stdio.h>
+#include <string.h>
 
 #include "backend.h"
 #include "fs.h"
@@ -142,21 +143,105 @@ bool is_v1_path(const Host *h, const char *path) {
         return h->cg.v1_cpuset_mount && startswith(path, h->cg.v1_cpuset_mount);
 }
 
+static bool sorted_has(const int *v, size_t n, int x) {
+        return n > 0 && bsearch(&x, v, n, sizeof(int), cmp_int);
+}
+
+/* cgroup v1: the processes all of whose threads are in pids (sorted), each
+ * moved with one write of its TGID, and their TIDs taken out of pids (*n
+ * shrinks). A process with a thread elsewhere (another cpuset, or born
+ * since the plan) keeps its TIDs in pids: the kernel would move that thread
+ * too. Worth it where processes have threads: src's cgroup.procs says how
+ * many processes the TIDs belong to, and each candidate costs a listing of
+ * its task/ directory instead of a write per thread. */
+static void move_whole_processes(const Backend *b, const Host *h, const char *src_dir, const char *dst_dir, int *pids,
+                                 size_t *n) {
+        _cleanup_free_ char *procs_file = xasprintf("%s/cgroup.procs", src_dir);
+        _cleanup_free_ int *procs = NULL, *tgids = NULL, *err = NULL, *drop = NULL;
+        size_t n_procs = 0, n_tgids = 0, n_drop = 0, k = 0;
+
+        if (!b->move_processes || *n < 2 || read_id_list(h->root_fd, procs_file, &procs, &n_procs) < 0)
+                return;
+        /* the processes whose leader moves; the rest of pids are their
+         * other threads: fewer than as many again, and per thread is cheaper */
+        for (size_t i = 0; i < n_procs; i++)
+                if (sorted_has(pids, *n, procs[i]))
+                        procs[k++] = procs[i];
+        n_procs = k;
+        k = 0;
+        if (n_procs == 0 || *n < 2 * n_procs)
+                return;
+        for (size_t i = 0; i < n_procs; i++) {
+                StrList tids = {};
+                char dir[64];
+                size_t first = n_drop;
+                bool whole = true;
+
+                snprintf(dir, sizeof dir, "/proc/%d/task", procs[i]);
+                if (list_numeric(h->root_fd, dir, &tids) < 0 || tids.n < 2) {
+                        strlist_free(&tids);
+                        continue;
+                }
+                for (size_t j = 0; j < tids.n && whole; j++) {
+                        int tid = atoi(tids.v[j]);
+                        whole = sorted_has(pids, *n, tid);
+                        *(int *) array_push(&drop, &n_drop, sizeof(int)) = tid;
+                }
+                strlist_free(&tids);
+                if (!whole) {
+                        n_drop = first;
+                        continue;
+                }
+                *(int *) array_push(&tgids, &n_tgids, sizeof(int)) = procs[i];
+                *(int *) array_push(&drop, &n_drop, sizeof(int)) = -procs[i]; /* end of the group */
+        }
+        if (n_tgids == 0)
+                return;
+        err = xcalloc(n_tgids, sizeof(int));
+        b->move_processes(h, src_dir, dst_dir, tgids, n_tgids, err);
+        /* the moved groups' TIDs leave pids; a refused group's stay */
+        _cleanup_free_ int *moved = xcalloc(n_drop + 1, sizeof(int));
+        size_t n_moved = 0, g = 0, start = 0;
+        for (size_t i = 0; i < n_drop; i++) {
+                if (drop[i] >= 0)
+                        continue;
+                if (err[g++] == 0)
+                        for (size_t j = start; j < i; j++)
+                                moved[n_moved++] = drop[j];
+                start = i + 1;
+        }
+        if (n_moved > 1)
+                qsort(moved, n_moved, sizeof(int), cmp_int);
+        for (size_t i = 0; i < *n; i++)
+                if (!sorted_has(moved, n_moved, pids[i]))
+                        pids[k++] = pids[i];
+        *n = k;
+}
+
 /* One TID per write: the kernel takes one at a time, and a task that exited
- * meanwhile (ESRCH) is no error. pids NULL: every task of src_dir. */
-static int move_all(const Backend *b, const Host *h, const char *src_dir, const char *dst_dir, const int *pids,
-                    size_t n_pids, char **ret_detail) {
+ * meanwhile (ESRCH) is no error; on v1 whole processes first, one write
+ * each (move_whole_processes). pids NULL: every task of src_dir. */
+static int move_all(const Backend *b, const Host *h, const char *src_dir, const char *dst_dir, const int *want,
+                    size_t n_want, char **ret_detail) {
         const char *list = is_v1_path(h, dst_dir) ? "tasks" : "cgroup.procs";
         _cleanup_free_ char *src_file = xasprintf("%s/%s", src_dir, list);
         _cleanup_free_ char *dst_file = xasprintf("%s/%s", dst_dir, list);
-        _cleanup_free_ int *all = NULL;
-        size_t n_all, refused = 0;
+        _cleanup_free_ int *pids = NULL;
+        size_t n_pids = 0, n_total, refused = 0;
         int first_err = 0;
 
-        if (!pids) {
-                (void) read_id_list(h->root_fd, src_file, &all, &n_all);
-                pids = all;
-                n_pids = n_all;
+        if (!want)
+                (void) read_id_list(h->root_fd, src_file, &pids, &n_pids);
+        else {
+                pids = xcalloc(n_want + 1, sizeof(int));
+                memcpy(pids, want, n_want * sizeof(int));
+                n_pids = n_want;
+        }
+        n_total = n_pids;
+        if (is_v1_path(h, dst_dir) && is_v1_path(h, src_dir)) {
+                if (n_pids > 1)
+                        qsort(pids, n_pids, sizeof(int), cmp_int);
+                move_whole_processes(b, h, src_dir, dst_dir, pids, &n_pids);
         }
         if (b->move_tasks)
                 b->move_tasks(h, src_dir, dst_dir, pids, n_pids, &refused, &first_err);
@@ -171,7 +256,7 @@ static int move_all(const Backend *b, const Host *h, const char *src_dir, const 
                 }
         if (refused)
                 *ret_detail = xasprintf("%zu of %zu tasks could not be moved to %s (first error: %s)", refused,
-                                        n_pids, dst_file, strerror(-first_err));
+                                        n_total, dst_file, strerror(-first_err));
         return 0;
 }
 

@@ -264,3 +264,40 @@ int fixture_move_task(const Host *h, const char *src_dir, const char *dst_dir, i
         }
         return r < 0 ? r : 0;
 }
+
+/* The v1 cpuset directory of a TID, from the cpuset line of its cgroup
+ * file; NULL when it has none. */
+static char *v1_cpuset_of(const Host *h, int tid) {
+        _cleanup_free_ char *dir = procfs_task_dir(h, tid), *pf = xasprintf("%s/cgroup", dir), *content = NULL;
+        char *line, *end;
+
+        if (read_file(h->root_fd, pf, &content, NULL) < 0 || !(line = strstr(content, ":cpuset:")))
+                return NULL;
+        line += strlen(":cpuset:");
+        end = strchrnul(line, '\n');
+        *end = 0;
+        return streq(line, "/") ? xstrdup(h->cg.v1_cpuset_mount) : xasprintf("%s%s", h->cg.v1_cpuset_mount, line);
+}
+
+/* v1 cgroup.procs: every thread of the group, from whichever cpuset it is
+ * in, as the kernel does (the caller meant only groups wholly in src_dir;
+ * a thread elsewhere shows the mistake). */
+void fixture_move_processes(const Host *h, const char *src_dir, const char *dst_dir, const int *tgids, size_t n,
+                            int *ret_err) {
+        for (size_t i = 0; i < n; i++) {
+                StrList tids = {};
+                char dir[64];
+                int r;
+
+                snprintf(dir, sizeof dir, "/proc/%d/task", tgids[i]);
+                r = list_numeric(h->root_fd, dir, &tids);
+                for (size_t j = 0; r >= 0 && j < tids.n; j++) {
+                        _cleanup_free_ char *from = v1_cpuset_of(h, atoi(tids.v[j]));
+                        r = fixture_move_task(h, from ? from : src_dir, dst_dir, atoi(tids.v[j]));
+                        if (r == -ESRCH)
+                                r = 0; /* gone meanwhile */
+                }
+                strlist_free(&tids);
+                ret_err[i] = r < 0 ? r : 0;
+        }
+}

@@ -181,6 +181,7 @@ const Backend backend_fixture = {
         .mkdir_cgroup = fixture_mkdir_cgroup,
         .rmdir_cgroup = fixture_rmdir_cgroup,
         .move_task = fixture_move_task,
+        .move_processes = fixture_move_processes,
         .set_affinity = fixture_set_affinity,
         .unit_read = fixture_unit_read,
         .unit_write = fixture_unit_write,

@@ -72,6 +72,29 @@ static void kernel_move_tasks(const Host *h, const char *src_dir, const char *ds
         }
 }
 
+/* v1 cgroup.procs takes a TGID and moves the whole thread group, all or
+ * nothing (EINVAL when one thread may not move, e.g. an io_uring worker). */
+static void kernel_move_processes(const Host *h, const char *src_dir, const char *dst_dir, const int *tgids, size_t n,
+                                  int *ret_err) {
+        _cleanup_free_ char *file = xasprintf("%s/cgroup.procs", dst_dir);
+        _cleanup_close_ int fd = root_openat(h->root_fd, file, O_WRONLY | O_NOCTTY, 0);
+        char id[32];
+
+        for (size_t i = 0; i < n; i++) {
+                int len = snprintf(id, sizeof id, "%d", tgids[i]);
+                ssize_t w;
+
+                if (fd < 0) {
+                        ret_err[i] = fd;
+                        continue;
+                }
+                do
+                        w = write(fd, id, (size_t) len);
+                while (w < 0 && errno == EINTR);
+                ret_err[i] = w < 0 ? -errno : 0;
+        }
+}
+
 static int kernel_set_affinity(const Host *h, int pid, const CpuSet *cpus) {
         size_t sz = CPU_ALLOC_SIZE(CPUSET_MAX_CPUS);
         cpu_set_t *set = CPU_ALLOC(CPUSET_MAX_CPUS);
@@ -116,6 +139,7 @@ const Backend backend_kernel = {
         .mkdir_cgroup = kernel_mkdir_cgroup,
         .rmdir_cgroup = kernel_rmdir_cgroup,
         .move_tasks = kernel_move_tasks,
+        .move_processes = kernel_move_processes,
         .set_affinity = kernel_set_affinity,
         .unit_read = kernel_unit_read,
         .unit_write = kernel_unit_write,

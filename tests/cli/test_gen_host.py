@@ -74,4 +74,63 @@ for dest, cg in ((V2, "v2"), (V1, "v1")):
         assert tree_digest(root) == before, tree_diff(os.path.join(dest, "root"), root)
 
 
+def ids(root, path):
+    with open(os.path.join(root, path)) as f:
+        return [int(x) for x in f.read().split()]
+
+
+def put_ids(root, path, values):
+    with open(os.path.join(root, path), "w") as f:
+        f.write("".join(f"{v}\n" for v in sorted(values)))
+
+
+@check("gen-host (v1): whole processes move in one write, a process with a thread in another cpuset one by one")
+def _():
+    root = _mkdtemp("cpushield-gen-copy-")
+    shutil.copytree(os.path.join(V1, "root"), root, symlinks=True, dirs_exist_ok=True)
+    cs_dir = "sys/fs/cgroup/cpuset"
+    with open(os.path.join(root, "proc/2/task/2/children")) as f:
+        kthreads = {2} | {int(x) for x in f.read().split()}
+    root_tids = [t for t in ids(root, f"{cs_dir}/tasks") if t not in kthreads]
+    leaders = [p for p in ids(root, f"{cs_dir}/cgroup.procs") if p not in kthreads]
+    # cpushield goes by whole processes only where they pay: threads at least twice the processes
+    assert len(root_tids) >= 2 * len(leaders), (len(root_tids), len(leaders))
+    threads = {p: sorted(int(t) for t in os.listdir(os.path.join(root, f"proc/{p}/task")))
+               for p in leaders if os.path.isdir(os.path.join(root, f"proc/{p}/task"))}
+    multi = [p for p, t in threads.items() if len(t) >= 3]
+    assert len(multi) >= 2, "no process with threads to split"
+    split, whole = multi[0], multi[1]
+    y = threads[split][-1]
+    # another tool's cpuset holds one thread of `split`: the kernel would
+    # move that thread too with the TGID, so `split` must go thread by thread
+    side = f"{cs_dir}/side"
+    os.mkdir(os.path.join(root, side))
+    for name in ("cpuset.cpus", "cpuset.mems"):
+        shutil.copy(os.path.join(root, cs_dir, name), os.path.join(root, side, name))
+    put_ids(root, f"{side}/tasks", [y])
+    put_ids(root, f"{side}/cgroup.procs", [split])
+    put_ids(root, f"{cs_dir}/tasks", [t for t in ids(root, f"{cs_dir}/tasks") if t != y])
+    cgf = os.path.join(root, f"proc/{split}/task/{y}/cgroup")
+    with open(cgf) as f:
+        text = f.read()
+    assert ":cpuset:/\n" in text, text
+    with open(cgf, "w") as f:
+        f.write(text.replace(":cpuset:/\n", ":cpuset:/side\n"))
+    before, state = tree_digest(root), _mkdtemp("cpushield-state-")
+
+    p = cs(V1, "activate", "big", root=root, state=state)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    host = set(ids(root, f"{cs_dir}/cpushield.host/tasks"))
+    assert ids(root, f"{side}/tasks") == [y], "the other cpuset's thread was moved"
+    with open(cgf) as f:
+        assert ":cpuset:/side\n" in f.read()
+    assert set(threads[whole]) <= host and set(threads[split]) - {y} <= host, \
+        (sorted(set(threads[whole]) - host), sorted(set(threads[split]) - {y} - host))
+    assert host == set(root_tids) - {y}, sorted(host ^ (set(root_tids) - {y}))[:10]
+    assert [t for t in ids(root, f"{cs_dir}/tasks") if t not in kthreads] == []
+    p = cs(V1, "deactivate", "big", root=root, state=state)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert tree_digest(root) == before, tree_diff(os.path.join(V1, "root"), root)
+
+
 finish()
