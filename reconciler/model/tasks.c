@@ -9,6 +9,7 @@
 #include "host.h"
 
 static void index_tasks(Host *h);
+static int task_mask(Host *h, int tid, const char *dir, CpuSet *ret);
 
 
 /* "pid (comm with spaces) S ppid ..." -> fields after the comm. */
@@ -134,12 +135,14 @@ static void load_task(Host *h, const char *dir, int tgid, const char *cgroup) {
         t.tgid = tgid;
         if (kthread_mask_unneeded(h, &t))
                 t.allowed_unread = true;
-        else
-                load_allowed(h, dir, &t);
+        else if (!h->real_root || task_mask(h, t.pid, dir, &t.allowed) < 0)
+                load_allowed(h, dir, &t); /* the real kernel: sched_getaffinity, no file */
+        /* A kernel thread's cgroup decides nothing (no plan moves one by
+         * its cgroup, and a tenant is a user process): not read. */
         snprintf(path, sizeof path, "%s/cgroup", dir);
         if (cgroup)
                 t.cgroup = xstrdup(cgroup);
-        else if (read_small_attr(h->root_fd, path, &cg) >= 0)
+        else if (!task_is_kthread(&t) && read_small_attr(h->root_fd, path, &cg) >= 0)
                 t.cgroup = cgroup_of(cg, h->cg.mode);
         *(Task *) array_push(&h->tasks, &h->n_tasks, sizeof(Task)) = t;
 }
