@@ -43,6 +43,9 @@
  *                                    wait (/proc/self/schedstat), interrupts
  *                                    on CPU N (numbered rows / all rows of
  *                                    /proc/interrupts) during the loop
+ *   vmhelper threads N               a process of N+1 threads that sleep
+ *                                    until killed (a multi-threaded host
+ *                                    process, for the v1 whole-process move)
  *   vmhelper tasks                   per process, PID order:
  *                                    "PID@STARTTIME KIND ALLOWED COMM"; KIND
  *                                    is kthread, kthread+nosetaffinity
@@ -63,6 +66,7 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -535,6 +539,27 @@ static int do_snapshot(const char *cgroot)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+static void *sleeper(void *arg)
+{
+	(void) arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int do_threads(int n)
+{
+	for (int i = 0; i < n; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, sleeper, NULL) != 0) {
+			fprintf(stderr, "vmhelper: pthread_create failed after %d threads\n", i);
+			return 1;
+		}
+	}
+	sleeper(NULL);
+	return 0;
+}
+
 static int do_tasks(void)
 {
 	static char allowed[8192];
@@ -740,11 +765,13 @@ int main(int argc, char **argv)
 		return do_snapshot(argc == 3 ? argv[2] : "/sys/fs/cgroup");
 	if (argc == 2 && !strcmp(argv[1], "tasks"))
 		return do_tasks();
+	if (argc == 3 && !strcmp(argv[1], "threads"))
+		return do_threads(atoi(argv[2]));
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "probe"))
 		return do_probe(atoi(argv[2]), atof(argv[3]), argc == 5 ? argv[4] : NULL);
 	fprintf(stderr, "usage: vmhelper write PATH VALUE | write-each PATH VALUE... | "
 			"getaffinity PID | "
 			"setaffinity PID LIST | flags PID | sendframe IFNAME [N] | "
-			"snapshot [CGROUPDIR] | tasks | probe CPU SECONDS [CGROUPPROCS]\n");
+			"snapshot [CGROUPDIR] | tasks | threads N | probe CPU SECONDS [CGROUPPROCS]\n");
 	return 2;
 }

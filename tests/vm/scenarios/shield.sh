@@ -77,6 +77,34 @@ vmhelper setaffinity $pinned 3 > /dev/null
 # The stand-in VM: spins, and goes into the VM's cgroup once it exists.
 sh -c 'while :; do :; done' & vmproc=$!
 
+# cgroup v1: host processes with threads. cpushield moves a process whose
+# threads are all in the root set with one write of its TGID to
+# cgroup.procs; $mt has a thread pinned by hand (its mask must come back),
+# and one thread of $sp sits in another tool's cpuset (side, on the host's
+# CPUs), which the kernel would move along with the TGID: $sp must go
+# thread by thread.
+if [ "$VM_CGROUP" = v1 ]; then
+    vmhelper threads 60 & mt=$!
+    vmhelper threads 4 & sp=$!
+    i=0
+    while { [ "$(ls /proc/$mt/task | wc -l)" != 61 ] || [ "$(ls /proc/$sp/task | wc -l)" != 5 ]; } && [ $i -lt 100 ]; do
+        sleep 0.2; i=$((i + 1))
+    done
+    mtpin=$(ls /proc/$mt/task | sort -n | tail -n 1)
+    spy=$(ls /proc/$sp/task | sort -n | tail -n 1)
+    vmhelper setaffinity $mtpin 3 > /dev/null
+    mkdir $C/cpuset/side
+    echo $HOSTCPUS > $C/cpuset/side/cpuset.cpus
+    cat $C/cpuset/cpuset.mems > $C/cpuset/side/cpuset.mems
+    echo $spy > $C/cpuset/side/tasks
+fi
+# cpuset_of TID...: the cpuset of each (sorted, unique)
+cpuset_of() {
+    for t in "$@"; do sed -n 's/^[0-9]*:cpuset://p' /proc/$t/cgroup; done | sort -u | tr '\n' ' '
+}
+mt_threads() { ls /proc/$mt/task; }
+sp_others() { ls /proc/$sp/task | grep -vx "$spy"; }
+
 phase snapshot
 snapshot > /tmp/before
 
@@ -111,6 +139,12 @@ bad=$(awk -v vm=$VMCPUS -v self=$vmproc "$CPULIST_AWK"'
 expect_eq host-tasks-off-vm-cpus "${bad:-none}" none
 check late-task-off-vm-cpus cpulist_eq "$(cpus_allowed $late)" $HOSTCPUS
 check pinned-task-moved cpulist_eq "$(cpus_allowed $pinned)" $HOSTCPUS
+if [ "$VM_CGROUP" = v1 ]; then
+    expect_eq v1-threaded-process-in-host-set "$(cpuset_of $(mt_threads))" "/cpushield.host "
+    check v1-pinned-thread-moved cpulist_eq "$(cpus_allowed $mtpin)" $HOSTCPUS
+    expect_eq v1-other-cpuset-thread-stays "$(cpuset_of $spy)" "/side "
+    expect_eq v1-split-process-rest-in-host-set "$(cpuset_of $(sp_others))" "/cpushield.host "
+fi
 
 # Kernel threads: movable ones on host CPUs. Per-CPU threads (ksoftirqd/3,
 # migration/3, kworker/3:1) stay on their CPU. Unbound kworkers and
@@ -210,6 +244,12 @@ echo "$out" | sed 's/^/LOG /'
 expect_eq revert-exit "$rc" 0
 same_as /tmp/before revert-restores-everything
 check pinned-task-back cpulist_eq "$(cpus_allowed $pinned)" 3
+if [ "$VM_CGROUP" = v1 ]; then
+    expect_eq v1-threaded-process-back "$(cpuset_of $(mt_threads))" "/ "
+    check v1-pinned-thread-back cpulist_eq "$(cpus_allowed $mtpin)" 3
+    expect_eq v1-other-cpuset-thread-still-there "$(cpuset_of $spy)" "/side "
+    expect_eq v1-split-process-rest-back "$(cpuset_of $(sp_others))" "/ "
+fi
 
 # --- crash midway, then revert -----------------------------------------------
 for k in 2 12 40; do
@@ -222,4 +262,5 @@ done
 
 phase end
 kill $pinned
+[ "$VM_CGROUP" = v1 ] && kill $mt $sp
 done_
