@@ -19,6 +19,44 @@ const char *systemd_unit_section(const char *unit) {
 }
 
 #if HAVE_SYSTEMD
+/* One connection per process, opened at the first call: a run reads and
+ * sets several units, and each new connection costs a socket, a connect
+ * and the authentication exchange (16 of them in one activate before). A
+ * connection whose peer hung up (dbus restarted under the watcher) or that
+ * belongs to the parent of a fork is replaced. */
+static sd_bus *shared_bus;
+static pid_t shared_bus_pid;
+
+static void bus_close(void) {
+        shared_bus = sd_bus_flush_close_unref(shared_bus);
+}
+
+static int bus_get(sd_bus **ret) {
+        int r;
+
+        if (shared_bus && shared_bus_pid != getpid())
+                shared_bus = NULL; /* the parent's: not ours to close */
+        if (shared_bus) {
+                /* reading what is pending notices a peer that hung up */
+                while ((r = sd_bus_process(shared_bus, NULL)) > 0)
+                        ;
+                if (r < 0 || sd_bus_is_open(shared_bus) <= 0)
+                        bus_close();
+        }
+        if (!shared_bus) {
+                static bool registered;
+                if ((r = sd_bus_open_system(&shared_bus)) < 0) {
+                        shared_bus = NULL;
+                        return r;
+                }
+                shared_bus_pid = getpid();
+                if (!registered)
+                        registered = atexit(bus_close) == 0;
+        }
+        *ret = shared_bus;
+        return 0;
+}
+
 static int bus_unit_path(sd_bus *bus, const char *unit, char **ret) {
         sd_bus_error err = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
@@ -47,7 +85,7 @@ int systemd_unit_cpus_read(const char *unit, char **ret) {
         size_t n;
         int r;
 
-        r = sd_bus_open_system(&bus);
+        r = bus_get(&bus);
         if (r >= 0)
                 r = bus_unit_path(bus, unit, &path);
         if (r >= 0)
@@ -64,7 +102,6 @@ int systemd_unit_cpus_read(const char *unit, char **ret) {
         }
         sd_bus_message_unref(reply);
         sd_bus_error_free(&err);
-        sd_bus_flush_close_unref(bus);
         return r;
 #else
         return -EOPNOTSUPP;
@@ -85,7 +122,7 @@ int systemd_unit_cpus_write(const char *unit, const CpuSet *cpus, const char *va
 
                 CPUSET_FOREACH(c, cpus)
                         bytes[c / 8] |= (unsigned char) (1u << (c % 8));
-                r = sd_bus_open_system(&bus);
+                r = bus_get(&bus);
                 if (r >= 0)
                         r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                                            "org.freedesktop.systemd1.Manager", "SetUnitProperties");
@@ -110,7 +147,6 @@ int systemd_unit_cpus_write(const char *unit, const CpuSet *cpus, const char *va
                 sd_bus_message_unref(m);
                 sd_bus_message_unref(reply);
                 sd_bus_error_free(&err);
-                sd_bus_flush_close_unref(bus);
         }
 #else
         r = -EOPNOTSUPP;
@@ -212,7 +248,7 @@ int systemd_reload_if_needed(char **ret_detail) {
                 sd_bus_message *m = NULL, *reply = NULL;
                 sd_bus_error err = SD_BUS_ERROR_NULL;
 
-                r = sd_bus_open_system(&bus);
+                r = bus_get(&bus);
                 if (r >= 0)
                         r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                                            "org.freedesktop.systemd1.Manager", "Reload");
@@ -225,7 +261,6 @@ int systemd_reload_if_needed(char **ret_detail) {
                 sd_bus_message_unref(m);
                 sd_bus_message_unref(reply);
                 sd_bus_error_free(&err);
-                sd_bus_flush_close_unref(bus);
         }
 #endif
         return r;
