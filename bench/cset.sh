@@ -63,7 +63,7 @@ print("wall seconds, median (CPU seconds of the command), shield / give-back:")
 print()
 v2 = not any(k[1] == "cset" for k in med)
 floor_name = "the kernel's partition alone (the floor)" if v2 else "one write per TID in C (the floor)"
-print(f"| threads | `cset shield --kthread on` / `--reset` | cpushield activate / deactivate+revert | {floor_name} |")
+print(f"| threads | `cset shield --kthread on` / `--reset` | cpushield activate / deactivate | {floor_name} |")
 print("| --- | --- | --- | --- |")
 def cell(n, t):
     s, g = (n, t, "shield"), (n, t, "giveback")
@@ -73,6 +73,12 @@ def cell(n, t):
 for n in sizes:
     print(f"| {n:,} | " + " | ".join(cell(n, t) for t in tools) + " |")
 print()
+rv = [(n, med[(n, "cpushield", "revert")], cmed[(n, "cpushield", "revert")]) for n in sizes
+      if (n, "cpushield", "revert") in med]
+if rv:
+    print("cpushield's revert after the deactivate (nothing journaled is left): " +
+          ", ".join(f"{n:,} threads {w:.2f} s ({c:.2f})" for n, w, c in rv))
+    print()
 if v2:
     # v2: no cset; the floor is the kernel's partition alone
     first = sizes[0]

@@ -8,8 +8,10 @@
 # cset-threads (--file) and prints the table.
 #
 # Host core 0 = CPUs 0-1, the VM's cores 1-3 = CPUs 2-7, as in sd-shield.sh,
-# without a power profile (cset has none). Each step prints
-#   INFO BENCH size=N tool=floor|cpushield|cset step=shield|giveback run=R
+# without a power profile (cset has none). cpushield's give-back is
+# `deactivate` (what the libvirt hook runs); the `revert` after it is timed
+# as its own step. Each step prints
+#   INFO BENCH size=N tool=floor|cpushield|cset step=shield|giveback|revert run=R
 #        wall=S cpu=S guestcpu=S rc=N
 # and checks what it left: after a shield no user thread may run on CPUs
 # 2-7, after a give-back as many user threads are narrower than all CPUs
@@ -49,7 +51,7 @@ step() {
     _c=$(cset-floor check $VMCPUS)
     case $_step in
         shield) _want="user_on_vm=0" ;;
-        giveback) _want="user_narrow=$narrow0" ;;
+        giveback|revert) _want="user_narrow=$narrow0" ;;
     esac
     case " $_c " in
         *" $_want "*) [ "$_run" = 1 ] && pass "$_tool-$_step-$_size" ;;
@@ -85,8 +87,18 @@ for n in $SIZES; do
                         step $n floor giveback $r cset-floor unpartition
                     fi ;;
                 cpushield)
+                    # give-back: deactivate, as libvirt's hook does at
+                    # "release end"; with the last VM gone it restores
+                    # every journaled item and leaves no journal, so the
+                    # revert after it (timed apart) has nothing to do
                     step $n cpushield shield $r $CS activate vm
-                    step $n cpushield giveback $r sh -c "$CS deactivate vm && $CS revert" ;;
+                    step $n cpushield giveback $r $CS deactivate vm
+                    if [ -e /run/cpushield/journal ]; then
+                        fail "cpushield-deactivate-restores-all-$n-run$r" "$(grep -c '^item' /run/cpushield/journal) items left"
+                    elif [ "$r" = 1 ]; then
+                        pass "cpushield-deactivate-restores-all-$n"
+                    fi
+                    step $n cpushield revert $r $CS revert ;;
                 cset)
                     step $n cset shield $r cset shield --cpu 2-7 --kthread on
                     step $n cset giveback $r cset shield --reset ;;
