@@ -143,10 +143,6 @@ bool is_v1_path(const Host *h, const char *path) {
         return h->cg.v1_cpuset_mount && startswith(path, h->cg.v1_cpuset_mount);
 }
 
-static bool sorted_has(const int *v, size_t n, int x) {
-        return n > 0 && bsearch(&x, v, n, sizeof(int), cmp_int);
-}
-
 /* cgroup v1: the processes all of whose threads are in pids (sorted), each
  * moved with one write of its TGID, and their TIDs taken out of pids (*n
  * shrinks). A process with a thread elsewhere (another cpuset, or born
@@ -157,63 +153,59 @@ static bool sorted_has(const int *v, size_t n, int x) {
 static void move_whole_processes(const Backend *b, const Host *h, const char *src_dir, const char *dst_dir, int *pids,
                                  size_t *n) {
         _cleanup_free_ char *procs_file = xasprintf("%s/cgroup.procs", src_dir);
-        _cleanup_free_ int *procs = NULL, *tgids = NULL, *err = NULL, *drop = NULL;
-        size_t n_procs = 0, n_tgids = 0, n_drop = 0, k = 0;
+        _cleanup_free_ int *procs = NULL, *tgids = NULL, *err = NULL, *tids = NULL;
+        _cleanup_free_ size_t *ends = NULL; /* group i's TIDs: tids[ends[i-1]..ends[i]) */
+        size_t n_procs = 0, n_tgids = 0, n_ends = 0, n_tids = 0, k = 0;
 
         if (!b->move_processes || *n < 2 || read_id_list(h->root_fd, procs_file, &procs, &n_procs) < 0)
                 return;
         /* the processes whose leader moves; the rest of pids are their
          * other threads: fewer than as many again, and per thread is cheaper */
         for (size_t i = 0; i < n_procs; i++)
-                if (sorted_has(pids, *n, procs[i]))
+                if (sorted_has_int(pids, *n, procs[i]))
                         procs[k++] = procs[i];
         n_procs = k;
-        k = 0;
         if (n_procs == 0 || *n < 2 * n_procs)
                 return;
         for (size_t i = 0; i < n_procs; i++) {
-                StrList tids = {};
+                StrList listed = {};
                 char dir[64];
-                size_t first = n_drop;
+                size_t first = n_tids;
                 bool whole = true;
 
                 snprintf(dir, sizeof dir, "/proc/%d/task", procs[i]);
-                if (list_numeric(h->root_fd, dir, &tids) < 0 || tids.n < 2) {
-                        strlist_free(&tids);
-                        continue;
-                }
-                for (size_t j = 0; j < tids.n && whole; j++) {
-                        int tid = atoi(tids.v[j]);
-                        whole = sorted_has(pids, *n, tid);
-                        *(int *) array_push(&drop, &n_drop, sizeof(int)) = tid;
-                }
-                strlist_free(&tids);
+                if (list_numeric(h->root_fd, dir, &listed) >= 0 && listed.n >= 2)
+                        for (size_t j = 0; j < listed.n && whole; j++) {
+                                int tid = atoi(listed.v[j]);
+                                whole = sorted_has_int(pids, *n, tid);
+                                *(int *) array_push(&tids, &n_tids, sizeof(int)) = tid;
+                        }
+                else
+                        whole = false;
+                strlist_free(&listed);
                 if (!whole) {
-                        n_drop = first;
+                        n_tids = first;
                         continue;
                 }
                 *(int *) array_push(&tgids, &n_tgids, sizeof(int)) = procs[i];
-                *(int *) array_push(&drop, &n_drop, sizeof(int)) = -procs[i]; /* end of the group */
+                *(size_t *) array_push(&ends, &n_ends, sizeof(size_t)) = n_tids;
         }
         if (n_tgids == 0)
                 return;
         err = xcalloc(n_tgids, sizeof(int));
         b->move_processes(h, src_dir, dst_dir, tgids, n_tgids, err);
         /* the moved groups' TIDs leave pids; a refused group's stay */
-        _cleanup_free_ int *moved = xcalloc(n_drop + 1, sizeof(int));
-        size_t n_moved = 0, g = 0, start = 0;
-        for (size_t i = 0; i < n_drop; i++) {
-                if (drop[i] >= 0)
-                        continue;
-                if (err[g++] == 0)
-                        for (size_t j = start; j < i; j++)
-                                moved[n_moved++] = drop[j];
-                start = i + 1;
-        }
-        if (n_moved > 1)
-                qsort(moved, n_moved, sizeof(int), cmp_int);
+        k = 0;
+        for (size_t g = 0, from = 0; g < n_tgids; from = ends[g++])
+                if (err[g] == 0)
+                        for (size_t j = from; j < ends[g]; j++)
+                                tids[k++] = tids[j];
+        n_tids = k;
+        if (n_tids > 1)
+                qsort(tids, n_tids, sizeof(int), cmp_int);
+        k = 0;
         for (size_t i = 0; i < *n; i++)
-                if (!sorted_has(moved, n_moved, pids[i]))
+                if (!sorted_has_int(tids, n_tids, pids[i]))
                         pids[k++] = pids[i];
         *n = k;
 }

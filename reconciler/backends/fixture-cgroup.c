@@ -265,18 +265,14 @@ int fixture_move_task(const Host *h, const char *src_dir, const char *dst_dir, i
         return r < 0 ? r : 0;
 }
 
-/* The v1 cpuset directory of a TID, from the cpuset line of its cgroup
- * file; NULL when it has none. */
+/* The v1 cpuset directory a TID is in, or NULL when its cgroup file does
+ * not say. */
 static char *v1_cpuset_of(const Host *h, int tid) {
-        _cleanup_free_ char *dir = procfs_task_dir(h, tid), *pf = xasprintf("%s/cgroup", dir), *content = NULL;
-        char *line, *end;
+        _cleanup_free_ char *cg = procfs_task_cgroup(h, tid);
 
-        if (read_file(h->root_fd, pf, &content, NULL) < 0 || !(line = strstr(content, ":cpuset:")))
+        if (!cg)
                 return NULL;
-        line += strlen(":cpuset:");
-        end = strchrnul(line, '\n');
-        *end = 0;
-        return streq(line, "/") ? xstrdup(h->cg.v1_cpuset_mount) : xasprintf("%s%s", h->cg.v1_cpuset_mount, line);
+        return xasprintf("%s%s", h->cg.v1_cpuset_mount, streq(cg, "/") ? "" : cg);
 }
 
 /* v1 cgroup.procs: every thread of the group, from whichever cpuset it is

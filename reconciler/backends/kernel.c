@@ -46,11 +46,22 @@ static int kernel_rmdir_cgroup(const Host *h, const char *dir) {
         return at_parent(h, dir, false);
 }
 
+/* One ID into a cgroup's task list: one write(2), 0 or -errno. */
+static int write_id(int fd, int id) {
+        char buf[32];
+        int len = snprintf(buf, sizeof buf, "%d", id);
+        ssize_t w;
+
+        do
+                w = write(fd, buf, (size_t) len);
+        while (w < 0 && errno == EINTR);
+        return w < 0 ? -errno : 0;
+}
+
 static void kernel_move_tasks(const Host *h, const char *src_dir, const char *dst_dir, const int *tids, size_t n,
                               size_t *ret_refused, int *ret_first_err) {
         _cleanup_free_ char *file = xasprintf("%s/%s", dst_dir, is_v1_path(h, dst_dir) ? "tasks" : "cgroup.procs");
         _cleanup_close_ int fd = root_openat(h->root_fd, file, O_WRONLY | O_NOCTTY, 0);
-        char id[32];
 
         if (fd < 0) {
                 *ret_refused = n;
@@ -58,15 +69,10 @@ static void kernel_move_tasks(const Host *h, const char *src_dir, const char *ds
                 return;
         }
         for (size_t i = 0; i < n; i++) {
-                int len = snprintf(id, sizeof id, "%d", tids[i]);
-                ssize_t w;
-
-                do
-                        w = write(fd, id, (size_t) len);
-                while (w < 0 && errno == EINTR);
-                if (w < 0 && errno != ESRCH) {
+                int r = write_id(fd, tids[i]);
+                if (r < 0 && r != -ESRCH) {
                         if (!*ret_first_err)
-                                *ret_first_err = -errno;
+                                *ret_first_err = r;
                         (*ret_refused)++;
                 }
         }
@@ -78,21 +84,9 @@ static void kernel_move_processes(const Host *h, const char *src_dir, const char
                                   int *ret_err) {
         _cleanup_free_ char *file = xasprintf("%s/cgroup.procs", dst_dir);
         _cleanup_close_ int fd = root_openat(h->root_fd, file, O_WRONLY | O_NOCTTY, 0);
-        char id[32];
 
-        for (size_t i = 0; i < n; i++) {
-                int len = snprintf(id, sizeof id, "%d", tgids[i]);
-                ssize_t w;
-
-                if (fd < 0) {
-                        ret_err[i] = fd;
-                        continue;
-                }
-                do
-                        w = write(fd, id, (size_t) len);
-                while (w < 0 && errno == EINTR);
-                ret_err[i] = w < 0 ? -errno : 0;
-        }
+        for (size_t i = 0; i < n; i++)
+                ret_err[i] = fd < 0 ? fd : write_id(fd, tgids[i]);
 }
 
 static int kernel_set_affinity(const Host *h, int pid, const CpuSet *cpus) {

@@ -38,6 +38,10 @@ int cmp_int(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
+bool sorted_has_int(const int *v, size_t n, int x) {
+        return n > 0 && bsearch(&x, v, n, sizeof(int), cmp_int);
+}
+
 void *array_push(void *array_ptr, size_t *n, size_t sz) {
         void **a = array_ptr;
         char *p;

@@ -43,6 +43,8 @@ char *xasprintf(const char *fmt, ...) _printf_(1, 2);
 void *array_push(void *array_ptr, size_t *n, size_t sz);
 /* qsort/bsearch comparison of two ints (PIDs, TIDs). */
 int cmp_int(const void *a, const void *b);
+/* Is x among v[0..n), sorted by cmp_int? */
+bool sorted_has_int(const int *v, size_t n, int x);
 
 char *strstrip(char *s);
 bool startswith(const char *s, const char *prefix);

@@ -289,6 +289,9 @@ int procfs_tgid_of(int tid, const ThreadGroup *v, size_t n);
 int procfs_tgid(const Host *h, int tid);
 /* "/proc/PID" or "/proc/TGID/task/PID" for a thread. */
 char *procfs_task_dir(const Host *h, int pid);
+/* The task's cgroup as its cgroup file names it (the cpuset line on v1,
+ * the unified one on v2), or NULL. */
+char *procfs_task_cgroup(const Host *h, int pid);
 
 bool task_is_kthread(const Task *t);
 bool task_is_movable_kthread(const Task *t);

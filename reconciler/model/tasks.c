@@ -90,15 +90,6 @@ static char *cgroup_of(const char *content, CgroupMode mode) {
         return NULL;
 }
 
-static void load_allowed(Host *h, const char *dir, Task *t) {
-        _cleanup_free_ char *status = NULL, *l = NULL;
-        char path[512];
-
-        snprintf(path, sizeof path, "%s/status", dir);
-        if (read_small_attr(h->root_fd, path, &status) >= 0 && procfs_allowed_list(status, &l) >= 0)
-                (void) cpuset_parse_list(l, &t->allowed);
-}
-
 /* cgroup v2, only the root cgroup's tasks read: a kernel thread the kernel
  * pins (PF_NO_SETAFFINITY) is never planned, its mask only counted for a
  * report (HOST_REPORT), so without one its status is not read. */
@@ -114,7 +105,7 @@ void host_load_kthread_masks(Host *h) {
                 if (!t->allowed_unread)
                         continue;
                 snprintf(dir, sizeof dir, "/proc/%d", t->pid); /* a kernel thread: its own process */
-                load_allowed(h, dir, t);
+                (void) task_mask(h, t->pid, dir, &t->allowed);
                 t->allowed_unread = false;
         }
 }
@@ -135,8 +126,8 @@ static void load_task(Host *h, const char *dir, int tgid, const char *cgroup) {
         t.tgid = tgid;
         if (kthread_mask_unneeded(h, &t))
                 t.allowed_unread = true;
-        else if (!h->real_root || task_mask(h, t.pid, dir, &t.allowed) < 0)
-                load_allowed(h, dir, &t); /* the real kernel: sched_getaffinity, no file */
+        else
+                (void) task_mask(h, t.pid, dir, &t.allowed); /* the real kernel: sched_getaffinity, no file */
         /* A kernel thread's cgroup decides nothing (no plan moves one by
          * its cgroup, and a tenant is a user process): not read. */
         snprintf(path, sizeof path, "%s/cgroup", dir);
@@ -375,10 +366,6 @@ static void add_masked(Host *h, int tid, int tgid, const char *cgroup) {
         load_task(h, dir, tgid, cgroup);
 }
 
-static bool in_sorted(const int *v, size_t n, int x) {
-        return n > 0 && bsearch(&x, v, n, sizeof(int), cmp_int);
-}
-
 /* With a VM active, where the kernel forgets a task's own mask when its
  * cpuset narrows it (6.1) or the v1 move narrows it: every user task's
  * mask, in full only the few narrower than the host (add_masked), so the
@@ -411,7 +398,7 @@ static int load_task_masks(Host *h, bool keep) {
                 return r;
         if (h->cg.mode == CGROUP_V1) {
                 for (size_t i = 0; i < n; i++)
-                        if (ids[i] > 0 && !in_sorted(k, nk, ids[i]))
+                        if (ids[i] > 0 && !sorted_has_int(k, nk, ids[i]))
                                 add_masked(h, ids[i], h->real_root ? 0 : tree_tgid(h, ids[i]), "/");
         } else {
                 StrList procs = {};
@@ -420,7 +407,7 @@ static int load_task_masks(Host *h, bool keep) {
                 for (size_t i = 0; i < procs.n; i++) {
                         int pid = atoi(procs.v[i]);
                         StrList tids = {};
-                        if (pid <= 0 || in_sorted(k, nk, pid))
+                        if (pid <= 0 || sorted_has_int(k, nk, pid))
                                 continue;
                         snprintf(dir, sizeof dir, "/proc/%d/task", pid);
                         if (list_numeric(h->root_fd, dir, &tids) < 0)
@@ -626,6 +613,12 @@ int procfs_tgid(const Host *h, int tid) {
         if (t && t->tgid > 0)
                 return t->tgid;
         return h->real_root ? status_tgid(h, tid) : tree_tgid(h, tid);
+}
+
+char *procfs_task_cgroup(const Host *h, int pid) {
+        _cleanup_free_ char *dir = procfs_task_dir(h, pid), *path = xasprintf("%s/cgroup", dir), *content = NULL;
+
+        return read_small_attr(h->root_fd, path, &content) < 0 ? NULL : cgroup_of(content, h->cg.mode);
 }
 
 char *procfs_task_dir(const Host *h, int pid) {
