@@ -95,7 +95,7 @@ typedef struct Config {
         Loc partition_type_loc;
         Mode irqs, kthreads, workqueues;
         /* quiet: the watchdog's CPUs (move: the host's; leave) and
-         * vm.stat_interval while shielded (0: the default, 10 s) */
+         * vm.stat_interval while shielded (0: the default, QUIET_STAT_INTERVAL, 120 s) */
         Mode watchdog, vmstat;
         unsigned vmstat_interval;
         PowerProfile *profiles;
