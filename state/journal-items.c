@@ -314,8 +314,7 @@ static void use_record(Journal *j, char **f) {
         } else if (streq(f[0], "forget"))
                 journal_item_drop(j, f[1]);
         else if (streq(f[0], "refused")) {
-                if (!strlist_contains(&j->refused, f[1]))
-                        strlist_add(&j->refused, f[1]);
+                (void) strset_add(&j->refused, f[1]);
         }
 }
 

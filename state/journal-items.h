@@ -34,7 +34,7 @@ typedef struct Journal {
         StrList active; /* VMs activated by hand or by the hook */
         /* PCI devices the hook learned from a domain's XML: "VM ADDR". */
         StrList devices;
-        StrList refused; /* targets the kernel refused this boot */
+        StrSet refused; /* targets the kernel refused this boot */
         /* Unreadable lines: "FILE:LINE: reason", one per line, in order... */
         StrList damaged;
         /* ...and their raw bytes, each followed by '\n', kept verbatim. */

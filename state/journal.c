@@ -111,9 +111,9 @@ static char *render(const Journal *j, size_t *ret_len) {
         text_str(&t, JOURNAL_MAGIC "\nboot\t");
         text_str(&t, j->boot_id);
         text_put(&t, "\n", 1);
-        for (size_t i = 0; i < j->refused.n; i++) {
+        for (size_t i = 0; i < j->refused.list.n; i++) {
                 text_str(&t, "refused\t");
-                text_escaped(&t, j->refused.v[i]);
+                text_escaped(&t, j->refused.list.v[i]);
                 text_put(&t, "\n", 1);
         }
         for (size_t i = 0; i < j->n_items; i++) {
@@ -387,7 +387,7 @@ static void items_clear(Journal *j) {
         j->items = NULL;
         j->n_items = 0;
         journal_index_free(j);
-        strlist_free(&j->refused);
+        strset_free(&j->refused);
         strlist_free(&j->damaged);
         strlist_free(&j->torn);
         free(j->damaged_raw);
@@ -500,12 +500,12 @@ int journal_refused(Journal *j, const char *target) {
 
         if (target_parse(target, NULL) < 0)
                 return -EINVAL;
-        if (strlist_contains(&j->refused, target))
+        if (strset_contains(&j->refused, target))
                 return 0;
         r = append_record(j, "refused", target, NULL);
         if (r < 0)
                 return r;
-        strlist_add(&j->refused, target);
+        (void) strset_add(&j->refused, target);
         return 0;
 }
 

@@ -147,6 +147,40 @@ bool strlist_contains(const StrList *l, const char *s) {
         return false;
 }
 
+static size_t *strset_slot(const StrSet *set, const char *s) {
+        size_t mask = set->n_slots - 1, k = hash_string(s) & mask;
+
+        while (set->slots[k] && !streq(set->list.v[set->slots[k] - 1], s))
+                k = (k + 1) & mask;
+        return &set->slots[k];
+}
+
+bool strset_contains(const StrSet *set, const char *s) {
+        return set->n_slots && *strset_slot(set, s);
+}
+
+bool strset_add(StrSet *set, const char *s) {
+        if (strset_contains(set, s))
+                return false;
+        strlist_add(&set->list, s);
+        if (set->list.n * 2 > set->n_slots) { /* at most half full: rehash */
+                free(set->slots);
+                set->n_slots = set->n_slots ? set->n_slots * 2 : 16;
+                set->slots = xcalloc(set->n_slots, sizeof(size_t));
+                for (size_t i = 0; i < set->list.n; i++)
+                        *strset_slot(set, set->list.v[i]) = i + 1;
+        } else
+                *strset_slot(set, s) = set->list.n;
+        return true;
+}
+
+void strset_free(StrSet *set) {
+        strlist_free(&set->list);
+        free(set->slots);
+        set->slots = NULL;
+        set->n_slots = 0;
+}
+
 void strlist_free(StrList *l) {
         for (size_t i = 0; i < l->n; i++)
                 free(l->v[i]);

@@ -68,4 +68,17 @@ void strlist_sort(StrList *l);
 /* "a, b" for sep ", "; "" for no elements. Caller frees. */
 char *strlist_join(const StrList *l, const char *sep);
 
+/* A set of strings: a StrList in the order they were added, and a hash
+ * index over it (open addressing; slots hold position + 1), so that looking
+ * one up costs the same with thousands in it (a journal's refused IRQs). */
+typedef struct StrSet {
+        StrList list;
+        size_t *slots;
+        size_t n_slots;
+} StrSet;
+/* true when s was added, false when it was there already. */
+bool strset_add(StrSet *set, const char *s);
+bool strset_contains(const StrSet *set, const char *s);
+void strset_free(StrSet *set);
+
 unsigned levenshtein(const char *a, const char *b);

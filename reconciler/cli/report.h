@@ -11,7 +11,7 @@ void doctor_run(const Host *h, const Config *c, Doctor *d);
 /* verify: each resource's count of what can still run on vm_cpus.
  * refused: IRQ targets the kernel refused to move this boot (journal);
  * learned: devices learned from domain XML ("VM ADDR", journal). */
-void verify_run(const Host *h, const Config *c, const StrList *active, const CpuSet *vm_cpus, const StrList *refused,
+void verify_run(const Host *h, const Config *c, const StrList *active, const CpuSet *vm_cpus, const StrSet *refused,
                 const StrList *learned, Verify *v);
 
 /* verify --sample (cli/sample.c): what ran on vm_cpus during the window;

@@ -4,7 +4,7 @@
 #include "report.h"
 #include "resource.h"
 
-void verify_run(const Host *h, const Config *c, const StrList *active, const CpuSet *vm_cpus, const StrList *refused,
+void verify_run(const Host *h, const Config *c, const StrList *active, const CpuSet *vm_cpus, const StrSet *refused,
                 const StrList *learned, Verify *v) {
         VerifyInput in = { .host = h, .cfg = c, .vm_cpus = vm_cpus, .active = active, .refused = refused };
         Devices devs = {};

@@ -41,7 +41,7 @@ static void plan_vector(const PlanInput *in, Plan *p, const PciDevice *dev, size
                 return;
         snprintf(target, sizeof target, "/proc/irq/%u/smp_affinity_list", q->number);
         plan_claim(p, target);
-        if (in->journal && strlist_contains(&in->journal->refused, target))
+        if (in->journal && strset_contains(&in->journal->refused, target))
                 plan_skip(p, KIND_IRQ, target, "%s: the kernel refused to move it (EIO/EPERM)", strempty(q->name));
         else if (!cpuset_equal(&want, &q->affinity)) {
                 _cleanup_free_ char *obs = cpuset_format_list(&q->affinity), *to = cpuset_format_list(&want);

@@ -7,10 +7,10 @@
 
 #include "resource.h"
 
-static bool irq_refused(const StrList *refused, unsigned number) {
+static bool irq_refused(const StrSet *refused, unsigned number) {
         char target[IRQ_TARGET_SIZE];
 
-        return refused && strlist_contains(refused, irq_target(target, number));
+        return refused && strset_contains(refused, irq_target(target, number));
 }
 
 static const char *unmovable_reason(const Irq *q) {
@@ -69,7 +69,7 @@ static void irq_plan(const PlanInput *in, Plan *p) {
                         cpuset_copy(&b, &q->affinity);
                 else if (cpuset_parse_list(base, &b) < 0)
                         continue;
-                if (!why && in->journal && strlist_contains(&in->journal->refused, target))
+                if (!why && in->journal && strset_contains(&in->journal->refused, target))
                         why = "the kernel refused to move it (EIO/EPERM: managed, per-CPU or no-balancing)";
                 if (cpuset_intersects(&q->affinity, &in->vm_cpus) && why) {
                         plan_skip(p, KIND_IRQ, target, "%s%s%s", q->name ? q->name : "", q->name ? ": " : "", why);

@@ -22,7 +22,7 @@ typedef struct VerifyInput {
         const Config *cfg;
         const CpuSet *vm_cpus;   /* the active VMs' CPUs */
         const StrList *active;   /* the active VMs */
-        const StrList *refused;  /* IRQ targets the kernel refused this boot */
+        const StrSet *refused;   /* IRQ targets the kernel refused this boot */
         const Devices *devices;  /* the active VMs' passed-through devices */
 } VerifyInput;
 

@@ -261,11 +261,42 @@ Test(journal, refused_targets_persist_for_the_boot, .init = setup, .fini = teard
         cr_assert_eq(journal_compact(&j), 0);
         journal_close(&j);
         cr_assert_eq(journal_peek(dir, BOOT_B, &j), 0);
-        cr_assert_eq(j.refused.n, 1);
-        cr_assert_str_eq(j.refused.v[0], "/proc/irq/26/smp_affinity_list");
+        cr_assert_eq(j.refused.list.n, 1);
+        cr_assert_str_eq(j.refused.list.v[0], "/proc/irq/26/smp_affinity_list");
         journal_close(&j);
         cr_assert_eq(journal_peek(dir, BOOT_NEW, &j), 0);
-        cr_assert_eq(j.refused.n, 0, "what one boot's kernel refused says nothing about the next");
+        cr_assert_eq(j.refused.list.n, 0, "what one boot's kernel refused says nothing about the next");
+        journal_close(&j);
+}
+
+/* A host without irq debugfs learns every managed IRQ by a refusal: a
+ * thousand of them are each found, in the order refused, and once. */
+Test(journal, many_refused_targets_are_a_set, .init = setup, .fini = teardown) {
+        Journal j;
+        char *w = NULL, *e = NULL, t[64];
+
+        cr_assert_eq(journal_open(dir, BOOT_B, &j, &w, &e), 0);
+        cr_assert_eq(journal_record(&j, "irq/write", "/proc/irq/5/smp_affinity_list", "", "0-7", "0", "vm"), 0);
+        for (unsigned i = 0; i < 3000; i++) {
+                snprintf(t, sizeof t, "/proc/irq/%u/smp_affinity_list", (i * 7919) % 3000);
+                cr_assert_eq(journal_refused(&j, t), 0);
+        }
+        for (unsigned i = 0; i < 3000; i += 2) {
+                snprintf(t, sizeof t, "/proc/irq/%u/smp_affinity_list", i);
+                cr_assert_eq(journal_refused(&j, t), 0); /* again: no record, no second entry */
+        }
+        cr_assert_eq(j.refused.list.n, 3000);
+        cr_assert_eq(journal_compact(&j), 0);
+        journal_close(&j);
+        cr_assert_eq(journal_peek(dir, BOOT_B, &j), 0);
+        cr_assert_eq(j.refused.list.n, 3000);
+        cr_assert_str_eq(j.refused.list.v[1], "/proc/irq/1919/smp_affinity_list");
+        for (unsigned i = 0; i < 3000; i++) {
+                snprintf(t, sizeof t, "/proc/irq/%u/smp_affinity_list", i);
+                cr_assert(strset_contains(&j.refused, t), "%s", t);
+        }
+        cr_assert_not(strset_contains(&j.refused, "/proc/irq/3000/smp_affinity_list"));
+        cr_assert_not(strset_contains(&j.refused, "/proc/irq/30/smp_affinity"));
         journal_close(&j);
 }
 
