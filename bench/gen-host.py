@@ -6,7 +6,7 @@ generator's writers), at any size, plus a matching configuration.
 
 Usage:
   bench/gen-host.py [--cpus N] [--irqs N] [--threads N] [--cgroup v2|v1]
-                    [--kernel 6.1|6.12] [--seed N] [--force] DEST
+                    [--kernel 6.1|6.12] [--seed N] [--no-irq-debugfs] [--force] DEST
 
 writes DEST/root/ (the host), DEST/cpushield.yaml and DEST/host.json (what
 was made: CPUs, IRQs, threads, files, seconds).  Presets by --cpus:
@@ -25,6 +25,11 @@ CPUs round up (host.json says how many there are).
 The configuration keeps core 0 (both threads) for the host and gives VM
 `big` (activation: manual, a low-latency power profile) the other cores of
 socket 0.  Output is deterministic: the same arguments write the same tree.
+
+--no-irq-debugfs writes no /sys/kernel/debug/irq, as on Debian's kernels
+(no GENERIC_IRQ_DEBUGFS): cpushield learns the managed IRQs when the kernel
+refuses to move them, and the fixture backend, which plays the kernel,
+finds their flags in root/.fixture/irq-flags/N.
 """
 import argparse
 import json
@@ -271,10 +276,13 @@ def add_users(h, first_pid, budget, r):
 def build(args, root):
     cpus, shape = topology(args.cpus, args.sockets, args.cores, args.smt, args.l3_cores)
     kernel = args.kernel or ("6.1" if args.cgroup == "v1" else "6.12")
-    name = f"synth-{args.cpus}c-{args.irqs}i-{args.threads}t-{args.cgroup}-{kernel}-s{args.seed}"
+    name = f"synth-{args.cpus}c-{args.irqs}i-{args.threads}t-{args.cgroup}-{kernel}-s{args.seed}" \
+        + ("-nodbg" if args.no_irq_debugfs else "")
     h = BigHost(name, kernel, root, cpus)
     if args.cgroup == "v1":
         h.cgroup = "v1"
+    if args.no_irq_debugfs:
+        h.debugfs, h.kernel_knows_irq_flags = False, True
     h.cache = {"L1d": "48K", "L1i": "32K", "L2": "2048K", "L3": "%dK" % (shape[3] * 1920)}
     h.sigq = 4126400
     h.spec = ("thread vulnerable", "conditional enabled")
@@ -338,7 +346,8 @@ def build(args, root):
                       "threads_per_core": shape[2], "l3_domains": len({x.l3 for x in cpus}),
                       "irqs": len(h.irqs), "managed_irqs": sum(1 for q in h.irqs if q.managed),
                       "threads": threads, "processes": len(h.tasks), "kernel_threads": kthreads,
-                      "cgroup": args.cgroup, "kernel": kernel, "files": files}
+                      "cgroup": args.cgroup, "kernel": kernel, "irq_debugfs": not args.no_irq_debugfs,
+                      "files": files}
 
 
 def config(shape):
@@ -365,6 +374,8 @@ def main():
     p.add_argument("--cores", type=int, help="cores per socket")
     p.add_argument("--smt", type=int, help="threads per core")
     p.add_argument("--l3-cores", type=int, help="cores per L3 domain")
+    p.add_argument("--no-irq-debugfs", action="store_true",
+                   help="no /sys/kernel/debug/irq (as Debian's kernels): managed IRQs are learnt by refusal")
     p.add_argument("--force", action="store_true", help="replace DEST/root if it exists")
     args = p.parse_args()
     if args.irqs < 32:

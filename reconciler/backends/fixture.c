@@ -26,14 +26,17 @@ static int write_line(const Host *h, const char *path, const char *value) {
 
 /* The IRQ's flags as the run read them, else from the tree's debugfs (an
  * IRQ the plan did not look at closely, or a run that read no IRQs: a
- * restore). */
+ * restore). A tree without irq debugfs (as Debian's kernels) may keep them
+ * in /.fixture/irq-flags/N, which only this backend reads: the kernel knows
+ * an IRQ is managed whether or not debugfs says so. */
 static bool irq_unmovable(const Host *h, unsigned irq) {
         const Irq *q = host_find_irq(h, irq);
         Irq flags = {};
 
-        if (!q || !q->details) {
-                _cleanup_free_ char *path = xasprintf("/sys/kernel/debug/irq/irqs/%u", irq), *dbg = NULL;
-                if (read_attr(h->root_fd, path, &dbg) >= 0)
+        if (!q || !q->flags_known) {
+                _cleanup_free_ char *path = xasprintf("/sys/kernel/debug/irq/irqs/%u", irq), *dbg = NULL,
+                                    *hidden = xasprintf("/.fixture/irq-flags/%u", irq);
+                if (read_attr(h->root_fd, path, &dbg) >= 0 || read_attr(h->root_fd, hidden, &dbg) >= 0)
                         irq_parse_debugfs(dbg, &flags);
                 q = &flags;
         }

@@ -74,6 +74,14 @@ for dest, cg in ((V2, "v2"), (V1, "v1")):
         assert tree_digest(root) == before, tree_diff(os.path.join(dest, "root"), root)
 
 
+def cpulist(text):
+    out = set()
+    for part in text.strip().split(","):
+        lo, _, hi = part.partition("-")
+        out |= set(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
 def ids(root, path):
     with open(os.path.join(root, path)) as f:
         return [int(x) for x in f.read().split()]
@@ -131,6 +139,40 @@ def _():
     p = cs(V1, "deactivate", "big", root=root, state=state)
     assert p.returncode == 0, (p.stdout, p.stderr)
     assert tree_digest(root) == before, tree_diff(os.path.join(V1, "root"), root)
+
+
+@check("gen-host (no irq debugfs): managed IRQs are learnt by refusal, once, and a no-op apply then changes nothing")
+def _():
+    dest, info = generate("--no-irq-debugfs")
+    assert not info["irq_debugfs"] and info["managed_irqs"] > 0, info
+    root = _mkdtemp("cpushield-gen-copy-")
+    shutil.copytree(os.path.join(dest, "root"), root, symlinks=True, dirs_exist_ok=True)
+    assert not os.path.exists(os.path.join(root, "sys/kernel/debug/irq"))
+    flags = os.path.join(root, ".fixture", "irq-flags")
+    # managed (NVMe queues), and the timer (IRQD_NO_BALANCING): the kernel refuses to move them
+    managed = sorted(int(n) for n in os.listdir(flags)
+                     if any(f in open(os.path.join(flags, n)).read()
+                            for f in ("IRQD_AFFINITY_MANAGED", "IRQD_PER_CPU", "IRQD_NO_BALANCING")))
+    affinity = {n: open(os.path.join(root, f"proc/irq/{n}/smp_affinity_list")).read() for n in managed}
+    before, state = tree_digest(root), _mkdtemp("cpushield-state-")
+    p = cs(dest, "activate", "big", "--detailed-exitcodes", root=root, state=state)
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    for n, text in affinity.items():
+        with open(os.path.join(root, f"proc/irq/{n}/smp_affinity_list")) as f:
+            assert f.read() == text, f"managed IRQ {n} moved"
+    with open(os.path.join(state, "journal")) as f:
+        refused = sorted(int(line.split("/")[3]) for line in f if line.startswith("refused\t"))
+    host_cpus = {0, V2_INFO["cpus"] // 2}  # core 0: its two threads (the configuration's host)
+    on_vm = [n for n in managed if cpulist(affinity[n]) - host_cpus]
+    assert refused == on_vm and on_vm, (refused, on_vm)
+    p = cs(dest, "apply", "--detailed-exitcodes", root=root, state=state)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    p = cs(dest, "plan", "--output", "json", root=root, state=state)
+    skipped = {s["target"] for s in json.loads(p.stdout)["skipped"] if s["kind"] == "irq"}
+    assert skipped == {f"/proc/irq/{n}/smp_affinity_list" for n in on_vm}, skipped
+    p = cs(dest, "revert", "--detailed-exitcodes", root=root, state=state)
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    assert tree_digest(root) == before, tree_diff(os.path.join(dest, "root"), root)
 
 
 finish()
