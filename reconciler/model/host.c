@@ -347,6 +347,8 @@ void host_load_parts(Host *h, HostParts parts) {
 
         if (todo & (HOST_TASKS | HOST_KTHREADS | HOST_TASK_MASKS))
                 todo |= HOST_CGROUPS & ~h->loaded; /* a task's cgroup path depends on the layout */
+        if (todo & HOST_PARTITION_TREE)
+                todo |= HOST_CGROUPS & ~h->loaded;
         if (todo & HOST_TASKS)
                 todo &= ~(HOST_KTHREADS | HOST_TASK_MASKS); /* all tasks replace the partial reads */
         if (todo & HOST_TASK_MASKS)
@@ -369,6 +371,8 @@ void host_load_parts(Host *h, HostParts parts) {
                 host_load_tasks(h, true);
         else if (todo & HOST_KTHREADS)
                 host_load_v1_kthreads(h);
+        if ((todo & HOST_PARTITION_TREE) && h->cg.mode == CGROUP_V2)
+                host_cgroup_subtree(h, h->cg.partition, &h->cg.partition_tree);
         if ((todo & HOST_PARTITION_PROCS) && !(h->loaded & HOST_TASKS) && !(todo & HOST_TASKS) && h->tasks_partial &&
             h->cg.partition)
                 host_load_subtree_procs(h, h->cg.partition);
@@ -443,6 +447,7 @@ void host_free(Host *h) {
         strlist_free(&h->cg.v2_controllers);
         strlist_free(&h->cg.v2_subtree_control);
         strlist_free(&h->cg.v2_children);
+        strlist_free(&h->cg.partition_tree);
         host_free_power(h);
         cpuset_free(&h->power_scope);
         cpuset_free(&h->possible);

@@ -41,6 +41,8 @@ typedef struct Irq {
 /* The global unbound mask, and (6.6+) what was asked for: cpumask then
  * shows the request minus isolated CPUs. */
 #define WQ_MASK "/sys/devices/virtual/workqueue/cpumask"
+/* A cgroup v2 directory's PSI switch (Linux 6.1+), the quiet resource's. */
+#define CGROUP_PRESSURE "cgroup.pressure"
 #define WQ_REQUESTED "/sys/devices/virtual/workqueue/cpumask_requested"
 
 typedef struct Workqueue {
@@ -83,6 +85,9 @@ typedef struct Cgroups {
         StrList v2_subtree_control;  /* root cgroup.subtree_control */
         StrList v2_children;         /* the root's child cgroups (hosts without systemd) */
         char *partition;             /* v2: the VMs' cgroup below the mount (host_set_partition) */
+        /* v2: that cgroup and every one below it that exists, relative to
+         * the mount, parents first (HOST_PARTITION_TREE) */
+        StrList partition_tree;
 } Cgroups;
 
 typedef struct IdleState {
@@ -195,7 +200,10 @@ typedef enum HostParts {
          * that forgets masks (6.1) need. Where kthreadd's children cannot
          * be read, every task in full. */
         HOST_TASK_MASKS = 1 << 11,
-        HOST_ALL = 0xfff,
+        /* cgroup v2: the VMs' cgroup and the cgroups below it (a VM's
+         * machine scope, libvirt's per-vCPU groups), by name only. */
+        HOST_PARTITION_TREE = 1 << 12,
+        HOST_ALL = 0x1fff,
 } HostParts;
 
 /* Reads the host below root. Absent files are facts, not errors; a missing
@@ -235,6 +243,9 @@ void host_load_tids(Host *h, const int *tids, size_t n);
 /* The masks of the kernel threads read without them (Task.allowed_unread). */
 void host_load_kthread_masks(Host *h);
 void host_load_subtree_procs(Host *h, const char *rel);
+/* The cgroup rel (below the v2 mount) and every one below it, parents
+ * first, relative to the mount; nothing when rel does not exist. */
+void host_cgroup_subtree(const Host *h, const char *rel, StrList *ret);
 /* The VMs' cgroup (config host.partition) for HOST_PARTITION_PROCS. */
 void host_set_partition(Host *h, const char *partition);
 /* From /proc/version: -EINVAL when it does not say. */

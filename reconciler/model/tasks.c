@@ -482,23 +482,49 @@ void host_load_tasks(Host *h, bool only_root) {
 }
 
 
-/* The cgroup directory dir and every one below it: their processes. */
-static void subtree_pids(Host *h, const char *dir, int **pids, size_t *n) {
-        _cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", dir);
-        _cleanup_free_ int *ids = NULL;
-        StrList subs = {};
-        size_t k = 0;
+/* The kernel bounds a hierarchy only where cgroup.max.depth says; a walk
+ * stops far below anything libvirt or systemd make (4 levels), so that no
+ * tree, below --root either, can exhaust the stack. */
+#define CGROUP_SUBTREE_DEPTH 256
 
-        (void) read_id_list(h->root_fd, procs, &ids, &k); /* a threaded cgroup has none */
-        for (size_t i = 0; i < k; i++)
-                *(int *) array_push(pids, n, sizeof(int)) = ids[i];
+static void subtree_walk(const Host *h, const char *rel, unsigned depth, StrList *ret) {
+        _cleanup_free_ char *dir = xasprintf("%s/%s", h->cg.v2_mount, rel);
+        StrList subs = {};
+
         if (list_subdirs(h->root_fd, dir, &subs) < 0)
                 return;
-        for (size_t i = 0; i < subs.n; i++) {
-                _cleanup_free_ char *sub = xasprintf("%s/%s", dir, subs.v[i]);
-                subtree_pids(h, sub, pids, n);
+        strlist_add(ret, rel);
+        for (size_t i = 0; depth < CGROUP_SUBTREE_DEPTH && i < subs.n; i++) {
+                _cleanup_free_ char *sub = xasprintf("%s/%s", rel, subs.v[i]);
+                subtree_walk(h, sub, depth + 1, ret);
         }
         strlist_free(&subs);
+}
+
+void host_cgroup_subtree(const Host *h, const char *rel, StrList *ret) {
+        if (h->cg.v2_mount && rel && rel[0])
+                subtree_walk(h, rel, 0, ret);
+}
+
+/* The cgroup rel and every one below it: their processes. */
+static void subtree_pids(Host *h, const char *rel, int **pids, size_t *n) {
+        StrList dirs = {};
+        const StrList *tree = &h->cg.partition_tree; /* listed already (HOST_PARTITION_TREE) */
+
+        if (!tree->n || !streq(tree->v[0], rel)) {
+                host_cgroup_subtree(h, rel, &dirs);
+                tree = &dirs;
+        }
+        for (size_t d = 0; d < tree->n; d++) {
+                _cleanup_free_ char *procs = xasprintf("%s/%s/cgroup.procs", h->cg.v2_mount, tree->v[d]);
+                _cleanup_free_ int *ids = NULL;
+                size_t k = 0;
+
+                (void) read_id_list(h->root_fd, procs, &ids, &k); /* a threaded cgroup has none */
+                for (size_t i = 0; i < k; i++)
+                        *(int *) array_push(pids, n, sizeof(int)) = ids[i];
+        }
+        strlist_free(&dirs);
 }
 
 /* Removes the task of this TID (indexes rebuilt by the caller). */
@@ -515,12 +541,11 @@ static void drop_task(Host *h, int tid) {
 }
 
 void host_load_subtree_procs(Host *h, const char *rel) {
-        _cleanup_free_ char *dir = xasprintf("%s/%s", h->cg.v2_mount, rel);
         _cleanup_free_ int *pids = NULL;
         char path[64];
         size_t n = 0;
 
-        subtree_pids(h, dir, &pids, &n);
+        subtree_pids(h, rel, &pids, &n);
         if (n > 1)
                 qsort(pids, n, sizeof(int), cmp_int);
         /* Looked up before any is added (adding moves the tasks the index
