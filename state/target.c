@@ -419,7 +419,8 @@ int target_check_kind(const char *kind_op, const Target *t, TargetKind *ret_kind
                 ok = t->type == TARGET_LIBVIRT && o == TARGET_OP_LIBVIRT_PIN;
                 break;
         case TARGET_KIND_QUIET:
-                ok = t->type == TARGET_SYSCTL && o == TARGET_OP_WRITE;
+                ok = (t->type == TARGET_SYSCTL || (t->type == TARGET_CGROUP && file_is(t, "cgroup.pressure"))) &&
+                     o == TARGET_OP_WRITE;
                 break;
         case TARGET_KIND_IRQBALANCE:
                 ok = t->type == TARGET_IRQBALANCE && o == TARGET_OP_IRQBALANCE;

@@ -103,6 +103,10 @@ int effect_read(const Backend *b, const Host *h, ChangeOp op, const char *target
                         memmove(s, t, strlen(t) + 1);
                         *ret = s;
                 } else if (errno_is_absent(r)) {
+                        /* a cgroup's PSI switch is gone with its cgroup (a VM
+                         * that stopped): nothing to give back */
+                        if (endswith(target, "/" CGROUP_PRESSURE))
+                                return -ENOENT;
                         *ret = xstrdup("");
                         r = 0;
                 }

@@ -141,6 +141,12 @@ int fixture_mkdir_cgroup(const Host *h, const char *dir) {
         }
         if (r >= 0 && sc && strstr(sc, "cpuset"))
                 r = fixture_cpuset_files(h, dir, parent, true);
+        /* PSI's switch (6.1+) in every cgroup where the parent has one, on */
+        _cleanup_free_ char *ppsi = xasprintf("%s/" CGROUP_PRESSURE, parent);
+        if (r >= 0 && path_exists(h->root_fd, ppsi)) {
+                _cleanup_free_ char *f = xasprintf("%s/" CGROUP_PRESSURE, dir);
+                r = fixture_write(h, f, "1\n");
+        }
         return r;
 }
 

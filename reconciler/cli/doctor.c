@@ -99,11 +99,19 @@ void doctor_run(const Host *h, const Config *c, Doctor *d) {
                             "matters, at the cost of a reboot");
         if (!cpuset_is_empty(&vm_cpus) && c->workqueues == MODE_MOVE)
                 power_efficient_wq(h, d);
-        if (!cpuset_is_empty(&vm_cpus) && !(cmdline_has(h, "psi", &psi) && streq(psi, "0")))
-                strlist_add(&d->notes, "pressure stall information (PSI) is on: a cgroup's averaging work runs "
-                            "every 2 s on the CPU whose task last woke it, a VM's own vCPU threads included, and "
-                            "stays there; psi=0 on the kernel command line stops it (at the cost of a reboot, and "
-                            "of PSI for systemd-oomd)");
+        if (!cpuset_is_empty(&vm_cpus) && !(cmdline_has(h, "psi", &psi) && streq(psi, "0"))) {
+                if (h->cg.mode == CGROUP_V2 && c->pressure == MODE_MOVE)
+                        strlist_add(&d->notes, "pressure stall information (PSI) is on: cpushield switches it off "
+                                    "in the VMs' cgroup and those below it while they are shielded "
+                                    "(cgroup.pressure, Linux 6.1+; defaults.pressure), whose averaging work would "
+                                    "run on the VMs' CPUs; psi=0 on the kernel command line stops the rest (at "
+                                    "the cost of a reboot, and of PSI for systemd-oomd)");
+                else
+                        strlist_add(&d->notes, "pressure stall information (PSI) is on: a cgroup's averaging work "
+                                    "runs every 2 s on the CPU whose task last woke it, a VM's own vCPU threads "
+                                    "included, and stays there; psi=0 on the kernel command line stops it (at "
+                                    "the cost of a reboot, and of PSI for systemd-oomd)");
+        }
         if (cmdline_has(h, "irqaffinity", &irqaff))
                 strlist_addf(&d->notes, "irqaffinity=%s sets where IRQs start at boot; cpushield moves them "
                              "while VMs run and puts them back", irqaff);

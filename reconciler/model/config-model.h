@@ -97,6 +97,9 @@ typedef struct Config {
         /* quiet: the watchdog's CPUs (move: the host's; leave) and
          * vm.stat_interval while shielded (0: the default, QUIET_STAT_INTERVAL, 120 s) */
         Mode watchdog, vmstat;
+        /* quiet: PSI accounting in the VMs' cgroup and below (cgroup v2,
+         * cgroup.pressure) off while shielded ("disable": MODE_MOVE), or left */
+        Mode pressure;
         unsigned vmstat_interval;
         PowerProfile *profiles;
         size_t n_profiles;

@@ -61,7 +61,8 @@ static int parse_vmstat_interval(Parser *p, yaml_node_t *v) {
 }
 
 static int parse_defaults(Parser *p, yaml_node_t *n) {
-        static const char *const keys[] = { "irqs", "kthreads", "workqueues", "watchdog", "vmstat_interval", NULL };
+        static const char *const keys[] = { "irqs", "kthreads", "workqueues", "watchdog", "vmstat_interval", "pressure",
+                                            NULL };
         static const char *const modes[] = { "move", "leave", NULL };
         int r;
 
@@ -72,6 +73,16 @@ static int parse_defaults(Parser *p, yaml_node_t *n) {
                 if (streq(key, "vmstat_interval")) {
                         if ((r = parse_vmstat_interval(p, node(p, pair->value))) < 0)
                                 return r;
+                        continue;
+                }
+                if (streq(key, "pressure")) {
+                        /* disable: PSI off in the VMs' cgroups while shielded (MODE_MOVE,
+                         * the default); leave. Not "off": YAML 1.1 tools read a boolean. */
+                        static const char *const pressure[] = { "disable", "leave", NULL };
+                        int v;
+                        if ((r = cfg_parse_enum(p, node(p, pair->value), "defaults.pressure", pressure, &v)) < 0)
+                                return r;
+                        p->cfg->pressure = v == 0 ? MODE_MOVE : MODE_LEAVE;
                         continue;
                 }
                 Mode *m = streq(key, "irqs")       ? &p->cfg->irqs

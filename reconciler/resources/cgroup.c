@@ -412,7 +412,10 @@ static void cgroup_observe(const ObserveInput *in, Observed *obs) {
                         }
                         observe_item(rd, obs, OP_WRITE, part_cpus, NULL);
                 }
-                observe_item(rd, obs, OP_MKDIR, part_dir, NULL);
+                if (cg->partition_tree.n && streq(cg->partition_tree.v[0], in->cfg->partition))
+                        observed_put(obs, part_dir, "(created)", 0); /* listed with the cgroups below it */
+                else
+                        observe_item(rd, obs, OP_MKDIR, part_dir, NULL);
                 observe_item(rd, obs, OP_WRITE, part_file, NULL);
         } else if (cg->mode == CGROUP_V1) {
                 const char *m = cg->v1_cpuset_mount;

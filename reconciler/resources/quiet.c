@@ -8,8 +8,18 @@
  * per interval on each CPU with counters to fold. The cost of a longer one
  * is /proc/vmstat and meminfo lagging by up to the per-CPU thresholds for
  * longer; the kernel's watermark checks read exact values when they matter. Each
- * is switched off with `leave` in defaults (watchdog, vmstat_interval). What
- * only a reboot can change (nohz_full, rcu_nocbs, isolcpus=managed_irq) is
+ * is switched off with `leave` in defaults (watchdog, vmstat_interval).
+ *
+ * On cgroup v2, pressure stall (PSI) accounting is switched off in the VMs'
+ * cgroup and every cgroup below it (cgroup.pressure, Linux 6.1+): each
+ * cgroup's averaging work runs every 2 s on the CPU whose task last woke
+ * it, and a VM's cgroups have tasks only on the VMs' CPUs. Measured in the
+ * 6.1 guest it was most of the preemptions left (bench/noise.sh). The file
+ * is not hierarchical, so each cgroup gets its own item; a VM's own cgroups
+ * appear when it starts, so the apply after that (the watcher's, the
+ * timer's) switches theirs off, and one that is gone when its VM stops has
+ * nothing to give back. `defaults.pressure: leave` keeps PSI. What only a
+ * reboot can change (nohz_full, rcu_nocbs, isolcpus=managed_irq, psi=0) is
  * doctor's. */
 #include <stdio.h>
 
@@ -19,11 +29,29 @@
 #define STAT_INTERVAL "/proc/sys/vm/stat_interval"
 #define QUIET_STAT_INTERVAL 120u /* seconds, unless defaults.vmstat_interval says */
 
+static char *pressure_target(const Host *h, const char *rel) {
+        return xasprintf("%s/%s/" CGROUP_PRESSURE, h->cg.v2_mount, rel);
+}
+
 static void quiet_observe(const ObserveInput *in, Observed *obs) {
+        const Host *h = in->host;
+
         if (in->active->n == 0)
                 return;
         observe_item(in->reader, obs, OP_WRITE, WATCHDOG, NULL);
         observe_item(in->reader, obs, OP_WRITE, STAT_INTERVAL, NULL);
+        if (in->cfg->pressure == MODE_LEAVE || h->cg.mode != CGROUP_V2)
+                return;
+        for (size_t i = 0; i < h->cg.partition_tree.n; i++) {
+                _cleanup_free_ char *t = pressure_target(h, h->cg.partition_tree.v[i]);
+                observe_item(in->reader, obs, OP_WRITE, t, NULL);
+        }
+        if (h->cg.partition_tree.n == 0) {
+                /* the VMs' cgroup is made in this run: the root's file says
+                 * whether the kernel has the switch (read only, never written) */
+                _cleanup_free_ char *t = xasprintf("%s/" CGROUP_PRESSURE, h->cg.v2_mount);
+                observe_item(in->reader, obs, OP_WRITE, t, NULL);
+        }
 }
 
 static void plan_watchdog(const PlanInput *in, Plan *p) {
@@ -66,18 +94,58 @@ static void plan_stat_interval(const PlanInput *in, Plan *p, const char *vms) {
         }
 }
 
+/* "0" in the cgroup.pressure of the VMs' cgroup and each below it that has
+ * one (none before 6.1, with psi=0 or cgroup_disable=pressure). */
+static void plan_pressure(const PlanInput *in, Plan *p, const char *vms) {
+        const Host *h = in->host;
+
+        if (in->cfg->pressure == MODE_LEAVE || h->cg.mode != CGROUP_V2 || !in->cfg->partition)
+                return; /* values journaled before go back */
+        if (h->cg.partition_tree.n == 0) {
+                /* made in this run (cgroup resource), after which it has the
+                 * switch, on, where the root has it */
+                _cleanup_free_ char *root = xasprintf("%s/" CGROUP_PRESSURE, h->cg.v2_mount);
+                _cleanup_free_ char *t = pressure_target(h, in->cfg->partition);
+                const char *cur;
+
+                if (observed_get(in->obs, root, &cur) < 0 || !cur[0])
+                        return;
+                plan_claim(p, t);
+                Change *c = plan_add(p, KIND_QUIET, OP_WRITE, t, "1", "0");
+                c->name = xasprintf("pressure stall accounting off in %s (its averaging work runs where its tasks do)",
+                                    in->cfg->partition);
+                c->vm = xstrdup(vms);
+                return;
+        }
+        for (size_t i = 0; i < h->cg.partition_tree.n; i++) {
+                _cleanup_free_ char *t = pressure_target(h, h->cg.partition_tree.v[i]);
+                const char *cur;
+
+                if (observed_get(in->obs, t, &cur) < 0 || !cur[0])
+                        continue;
+                plan_claim(p, t);
+                if (streq(cur, "0"))
+                        continue;
+                Change *c = plan_add(p, KIND_QUIET, OP_WRITE, t, cur, "0");
+                c->name = xasprintf("pressure stall accounting off in %s (its averaging work runs where its tasks do)",
+                                    h->cg.partition_tree.v[i]);
+                c->vm = xstrdup(vms);
+        }
+}
+
 static void quiet_plan(const PlanInput *in, Plan *p) {
         if (cpuset_is_empty(&in->vm_cpus))
                 return;
         _cleanup_free_ char *vms = plan_active_names(in);
         plan_watchdog(in, p);
         plan_stat_interval(in, p, vms);
+        plan_pressure(in, p, vms);
 }
 
 const Resource resource_quiet = {
         .name = "quiet",
         .kind = KIND_QUIET,
-        .needs = HOST_TOPOLOGY,
+        .needs = HOST_TOPOLOGY | HOST_PARTITION_TREE,
         .observe = quiet_observe,
         .plan = quiet_plan,
 };

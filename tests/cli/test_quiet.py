@@ -5,6 +5,7 @@ host's CPUs and the vmstat refresh comes every 120 s; both are journaled and
 revert puts them back byte for byte; a host without the files plans none."""
 import json
 import os
+import shutil
 
 from common import EX, check, finish, fixture_copy, run, state_dir, tree_digest
 
@@ -112,6 +113,115 @@ def _():
         assert p.returncode != 0 and p.stdout == "", (bad, p.returncode, p.stdout)
         assert f"{cfg}:{line}:" in p.stderr and "vmstat_interval" in p.stderr and bad in p.stderr, p.stderr
     assert tree_digest(root) == before
+
+
+SCOPE = "machine.slice/machine-qemu\\x2d1\\x2dwin10.scope"
+PSI = ["machine.slice", SCOPE, SCOPE + "/libvirt", SCOPE + "/libvirt/vcpu0"]
+
+
+def add_pressure(root, cgroups=PSI, value="1"):
+    """cgroup.pressure (Linux 6.1+) in the VMs' cgroup and a running VM's own."""
+    for rel in cgroups:
+        d = os.path.join(root, "sys/fs/cgroup", rel)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "cgroup.pressure"), "w") as f:
+            f.write(value + "\n")
+
+
+def pressure(root, rel):
+    return read(root, f"sys/fs/cgroup/{rel}/cgroup.pressure")
+
+
+@check("PSI off in the VMs' cgroup and every one below it while shielded; a VM's cgroup gone by revert is forgotten")
+def _():
+    root = fixture_copy("i7-4790k")
+    add_pressure(root)
+    state = state_dir()
+    p = run("--root", root, "--config", CFG, "--libvirt", "no", "plan", "--activate", "win10", "--output", "json")
+    quiet = {c["target"]: (c["from"], c["to"]) for c in json.loads(p.stdout)["changes"] if c["kind"] == "quiet"}
+    assert quiet == {f"/sys/fs/cgroup/{rel}/cgroup.pressure": ("1", "0") for rel in PSI}, quiet
+    assert run("--root", root, "--config", CFG, "--libvirt", "no", "activate", "win10", state=state).returncode == 0
+    assert [pressure(root, rel) for rel in PSI] == ["0"] * 4
+    p = run("--root", root, "--config", CFG, "--libvirt", "no", "apply", "--detailed-exitcodes", state=state)
+    assert p.returncode == 0, (p.returncode, p.stdout)
+    # someone switches it on again: drift the next apply repairs
+    add_pressure(root, [SCOPE], "1")
+    p = run("--root", root, "--config", CFG, "--libvirt", "no", "apply", "--detailed-exitcodes", state=state)
+    assert p.returncode == 2 and pressure(root, SCOPE) == "0", (p.returncode, p.stdout)
+    # the VM stops: libvirt removes its cgroups; the VMs' cgroup gets its PSI back
+    shutil.rmtree(os.path.join(root, "sys/fs/cgroup", SCOPE))
+    p = run("--root", root, "--config", CFG, "--libvirt", "no", "deactivate", "win10", state=state)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert pressure(root, "machine.slice") == "1"
+    assert not os.path.exists(os.path.join(state, "journal")), open(os.path.join(state, "journal")).read()
+
+
+@check("a VM started after activate: the next apply switches its cgroups' PSI off too")
+def _():
+    root = fixture_copy("i7-4790k")
+    add_pressure(root, ["machine.slice"])
+    state = state_dir()
+    before = tree_digest(root)
+    assert run("--root", root, "--config", CFG, "--libvirt", "no", "activate", "win10", state=state).returncode == 0
+    assert pressure(root, "machine.slice") == "0"
+    add_pressure(root, PSI[1:])
+    p = run("--root", root, "--config", CFG, "--libvirt", "no", "apply", "--detailed-exitcodes", state=state)
+    assert p.returncode == 2, (p.returncode, p.stdout)
+    assert [pressure(root, rel) for rel in PSI] == ["0"] * 4
+    shutil.rmtree(os.path.join(root, "sys/fs/cgroup", SCOPE))
+    assert run("--root", root, "--config", CFG, "--libvirt", "no", "deactivate", "win10", state=state).returncode == 0
+    assert tree_digest(root) == before
+
+
+@check("defaults.pressure: leave plans no PSI change, and switched to leave while shielded gives it back")
+def _():
+    root = fixture_copy("i7-4790k")
+    add_pressure(root)
+    leave = config_with({"pressure": "leave"})
+    assert quiet_plan(root, leave) == {}
+    state = state_dir()
+    assert run("--root", root, "--config", CFG, "--libvirt", "no", "activate", "win10", state=state).returncode == 0
+    assert pressure(root, SCOPE) == "0"
+    assert run("--root", root, "--config", leave, "--libvirt", "no", "apply", state=state).returncode == 0
+    assert [pressure(root, rel) for rel in PSI] == ["1"] * 4
+
+
+@check("the VMs' cgroup made by this activate (no systemd): its PSI goes off in the same run, and apply is a no-op")
+def _():
+    root = fixture_copy("cloud-vm-2cpu")
+    cfg = os.path.join(state_dir(), "cloud.yaml")
+    with open(cfg, "w") as f:
+        f.write("host: {cpus: 0}\nvms:\n  guest: {cpus: 1, activation: manual}\n")
+    with open(os.path.join(root, "sys/fs/cgroup/cgroup.pressure"), "w") as f:
+        f.write("1\n")
+    assert not os.path.exists(os.path.join(root, "sys/fs/cgroup/machine.slice"))
+    before, state = tree_digest(root), state_dir()
+    p = run("--root", root, "--config", cfg, "activate", "guest", "--detailed-exitcodes", state=state)
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    assert pressure(root, "machine.slice") == "0"
+    assert read(root, "sys/fs/cgroup/cgroup.pressure") == "1", "the root's (host-wide PSI) is never written"
+    p = run("--root", root, "--config", cfg, "apply", "--detailed-exitcodes", state=state)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    p = run("--root", root, "--config", cfg, "deactivate", "guest", state=state)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert tree_digest(root) == before
+
+@check("a kernel without cgroup.pressure (before 6.1, psi=0): nothing planned")
+def _():
+    root = fixture_copy("i7-4790k")
+    os.makedirs(os.path.join(root, "sys/fs/cgroup", SCOPE))
+    assert quiet_plan(root, CFG) == {}
+
+
+@check("defaults.pressure other than disable or leave is an error naming the file, line and value")
+def _():
+    root = fixture_copy("i7-4790k")
+    for bad in ("off", "0", "yes"):
+        cfg = config_with({"pressure": bad})
+        p = run("--root", root, "--config", cfg, "--libvirt", "no", "plan", "--activate", "win10")
+        line = next(i for i, l in enumerate(open(cfg), 1) if "pressure" in l)
+        assert p.returncode != 0 and p.stdout == "", (bad, p.returncode, p.stdout)
+        assert f"{cfg}:{line}:" in p.stderr and "defaults.pressure" in p.stderr and bad in p.stderr, p.stderr
 
 
 finish()

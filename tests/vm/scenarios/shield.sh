@@ -210,6 +210,22 @@ $CS apply --detailed-exitcodes > /tmp/again 2>&1; rc=$?
 expect_eq apply-again-converged "$rc" 0
 [ $rc = 0 ] || sed 's/^/LOG again: /' /tmp/again
 
+# PSI's switch (6.1+): off in the VMs' cgroup from the activate on, and in a
+# VM's own cgroup made after it (libvirt's scope) from the next apply; the
+# VM stops and its cgroup goes before the revert, which forgets it.
+if [ "$VM_CGROUP" = v2 ] && [ -f $C/cgroup.pressure ]; then
+    phase pressure
+    expect_eq psi-off-vm-cgroup "$(cat $C/machine.slice/cgroup.pressure)" 0
+    expect_eq psi-root-untouched "$(cat $C/cgroup.pressure)" 1
+    mkdir $C/machine.slice/vm.scope
+    expect_eq psi-new-scope-on "$(cat $C/machine.slice/vm.scope/cgroup.pressure)" 1
+    $CS apply --detailed-exitcodes > /tmp/psi 2>&1; rc=$?
+    expect_eq psi-apply-changed "$rc" 2
+    expect_eq psi-off-vm-scope "$(cat $C/machine.slice/vm.scope/cgroup.pressure)" 0
+    check psi-files-hidden test ! -e $C/machine.slice/vm.scope/cpu.pressure
+    rmdir $C/machine.slice/vm.scope
+fi
+
 # --- verify --sample: what did run on the VM's CPUs ---------------------------
 # A movable NIC interrupt put back onto a VM CPU by hand, and the NIC fed
 # frames: the sample names it as the first noise and exits 1; once apply
