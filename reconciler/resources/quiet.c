@@ -94,6 +94,15 @@ static void plan_stat_interval(const PlanInput *in, Plan *p, const char *vms) {
         }
 }
 
+static void pressure_off(Plan *p, const char *target, const char *from, const char *rel, const char *vms) {
+        plan_claim(p, target);
+        if (streq(from, "0"))
+                return;
+        Change *c = plan_add(p, KIND_QUIET, OP_WRITE, target, from, "0");
+        c->name = xasprintf("pressure stall accounting off in %s (its averaging work runs where its tasks do)", rel);
+        c->vm = xstrdup(vms);
+}
+
 /* "0" in the cgroup.pressure of the VMs' cgroup and each below it that has
  * one (none before 6.1, with psi=0 or cgroup_disable=pressure). */
 static void plan_pressure(const PlanInput *in, Plan *p, const char *vms) {
@@ -108,28 +117,16 @@ static void plan_pressure(const PlanInput *in, Plan *p, const char *vms) {
                 _cleanup_free_ char *t = pressure_target(h, in->cfg->partition);
                 const char *cur;
 
-                if (observed_get(in->obs, root, &cur) < 0 || !cur[0])
-                        return;
-                plan_claim(p, t);
-                Change *c = plan_add(p, KIND_QUIET, OP_WRITE, t, "1", "0");
-                c->name = xasprintf("pressure stall accounting off in %s (its averaging work runs where its tasks do)",
-                                    in->cfg->partition);
-                c->vm = xstrdup(vms);
+                if (observed_get(in->obs, root, &cur) >= 0 && cur[0])
+                        pressure_off(p, t, "1", in->cfg->partition, vms);
                 return;
         }
         for (size_t i = 0; i < h->cg.partition_tree.n; i++) {
                 _cleanup_free_ char *t = pressure_target(h, h->cg.partition_tree.v[i]);
                 const char *cur;
 
-                if (observed_get(in->obs, t, &cur) < 0 || !cur[0])
-                        continue;
-                plan_claim(p, t);
-                if (streq(cur, "0"))
-                        continue;
-                Change *c = plan_add(p, KIND_QUIET, OP_WRITE, t, cur, "0");
-                c->name = xasprintf("pressure stall accounting off in %s (its averaging work runs where its tasks do)",
-                                    h->cg.partition_tree.v[i]);
-                c->vm = xstrdup(vms);
+                if (observed_get(in->obs, t, &cur) >= 0 && cur[0])
+                        pressure_off(p, t, cur, h->cg.partition_tree.v[i], vms);
         }
 }
 
