@@ -101,18 +101,24 @@ def _():
     assert read(root, "proc/sys/kernel/watchdog_cpumask") == "0-7"
 
 
+def assert_bad_default(key, values, prepare=lambda root: None):
+    """Each value of defaults.KEY is an error naming the file, line, key
+    and value, with nothing written and nothing on stdout."""
+    root = fixture_copy("i7-4790k")
+    prepare(root)
+    before = tree_digest(root)
+    for bad in values:
+        cfg = config_with({key: bad})
+        p = run("--root", root, "--config", cfg, "--libvirt", "no", "plan", "--activate", "win10")
+        line = next(i for i, l in enumerate(open(cfg), 1) if key in l)
+        assert p.returncode != 0 and p.stdout == "", (bad, p.returncode, p.stdout)
+        assert f"{cfg}:{line}:" in p.stderr and f"defaults.{key}" in p.stderr and bad in p.stderr, p.stderr
+    assert tree_digest(root) == before
+
+
 @check("a vmstat_interval out of range is an error naming the file, line and value")
 def _():
-    root = fixture_copy("i7-4790k")
-    add_sysctls(root)
-    before = tree_digest(root)
-    for bad in ("0", "3601", "often"):
-        cfg = config_with({"vmstat_interval": bad})
-        p = run("--root", root, "--config", cfg, "--libvirt", "no", "plan", "--activate", "win10")
-        line = next(i for i, l in enumerate(open(cfg), 1) if "vmstat_interval" in l)
-        assert p.returncode != 0 and p.stdout == "", (bad, p.returncode, p.stdout)
-        assert f"{cfg}:{line}:" in p.stderr and "vmstat_interval" in p.stderr and bad in p.stderr, p.stderr
-    assert tree_digest(root) == before
+    assert_bad_default("vmstat_interval", ("0", "3601", "often"), add_sysctls)
 
 
 SCOPE = "machine.slice/machine-qemu\\x2d1\\x2dwin10.scope"
@@ -215,13 +221,7 @@ def _():
 
 @check("defaults.pressure other than disable or leave is an error naming the file, line and value")
 def _():
-    root = fixture_copy("i7-4790k")
-    for bad in ("off", "0", "yes"):
-        cfg = config_with({"pressure": bad})
-        p = run("--root", root, "--config", cfg, "--libvirt", "no", "plan", "--activate", "win10")
-        line = next(i for i, l in enumerate(open(cfg), 1) if "pressure" in l)
-        assert p.returncode != 0 and p.stdout == "", (bad, p.returncode, p.stdout)
-        assert f"{cfg}:{line}:" in p.stderr and "defaults.pressure" in p.stderr and bad in p.stderr, p.stderr
+    assert_bad_default("pressure", ("off", "0", "yes"), add_pressure)
 
 
 finish()
