@@ -345,9 +345,8 @@ void host_load_parts(Host *h, HostParts parts) {
                         host_load_idle_names(h);
         }
 
-        if (todo & (HOST_TASKS | HOST_KTHREADS | HOST_TASK_MASKS))
-                todo |= HOST_CGROUPS & ~h->loaded; /* a task's cgroup path depends on the layout */
-        if (todo & HOST_PARTITION_TREE)
+        /* a task's cgroup path, and the VMs' cgroup, depend on the layout */
+        if (todo & (HOST_TASKS | HOST_KTHREADS | HOST_TASK_MASKS | HOST_PARTITION_TREE))
                 todo |= HOST_CGROUPS & ~h->loaded;
         if (todo & HOST_TASKS)
                 todo &= ~(HOST_KTHREADS | HOST_TASK_MASKS); /* all tasks replace the partial reads */
