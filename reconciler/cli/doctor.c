@@ -100,9 +100,10 @@ void doctor_run(const Host *h, const Config *c, Doctor *d) {
         if (!cpuset_is_empty(&vm_cpus) && c->workqueues == MODE_MOVE)
                 power_efficient_wq(h, d);
         if (!cpuset_is_empty(&vm_cpus) && !(cmdline_has(h, "psi", &psi) && streq(psi, "0"))) {
-                if (h->cg.mode == CGROUP_V2 && c->pressure == MODE_MOVE)
+                if ((h->cg.mode == CGROUP_V2 || h->cg.hybrid) && c->pressure == MODE_MOVE)
                         strlist_add(&d->notes, "pressure stall information (PSI) is on: cpushield switches it off "
-                                    "in the VMs' cgroup and those below it while they are shielded "
+                                    "in the VMs' cgroup and those below it while they are shielded (on cgroup v1, "
+                                    "in systemd's unified hierarchy) "
                                     "(cgroup.pressure, Linux 6.1+; defaults.pressure), whose averaging work would "
                                     "run on the VMs' CPUs; psi=0 on the kernel command line stops the rest (at "
                                     "the cost of a reboot, and of PSI for systemd-oomd)");

@@ -370,7 +370,7 @@ void host_load_parts(Host *h, HostParts parts) {
                 host_load_tasks(h, true);
         else if (todo & HOST_KTHREADS)
                 host_load_v1_kthreads(h);
-        if ((todo & HOST_PARTITION_TREE) && h->cg.mode == CGROUP_V2)
+        if ((todo & HOST_PARTITION_TREE) && (h->cg.mode == CGROUP_V2 || h->cg.hybrid))
                 host_cgroup_subtree(h, h->cg.partition, &h->cg.partition_tree);
         if ((todo & HOST_PARTITION_PROCS) && !(h->loaded & HOST_TASKS) && !(todo & HOST_TASKS) && h->tasks_partial &&
             h->cg.partition)

@@ -85,8 +85,9 @@ typedef struct Cgroups {
         StrList v2_subtree_control;  /* root cgroup.subtree_control */
         StrList v2_children;         /* the root's child cgroups (hosts without systemd) */
         char *partition;             /* v2: the VMs' cgroup below the mount (host_set_partition) */
-        /* v2: that cgroup and every one below it that exists, relative to
-         * the mount, parents first (HOST_PARTITION_TREE) */
+        /* v2 (and the unified hierarchy of a hybrid v1 host): that cgroup
+         * and every one below it that exists, relative to the mount,
+         * parents first (HOST_PARTITION_TREE) */
         StrList partition_tree;
 } Cgroups;
 

@@ -10,15 +10,18 @@
  * longer; the kernel's watermark checks read exact values when they matter. Each
  * is switched off with `leave` in defaults (watchdog, vmstat_interval).
  *
- * On cgroup v2, pressure stall (PSI) accounting is switched off in the VMs'
- * cgroup and every cgroup below it (cgroup.pressure, Linux 6.1+): each
- * cgroup's averaging work runs every 2 s on the CPU whose task last woke
- * it, and a VM's cgroups have tasks only on the VMs' CPUs. Measured in the
- * 6.1 guest it was most of the preemptions left (bench/noise.sh). The file
- * is not hierarchical, so each cgroup gets its own item; a VM's own cgroups
- * appear when it starts, so the apply after that (the watcher's, the
- * timer's) switches theirs off, and one that is gone when its VM stops has
- * nothing to give back. `defaults.pressure: leave` keeps PSI. What only a
+ * Pressure stall (PSI) accounting is switched off in the VMs' cgroup and
+ * every cgroup below it (cgroup.pressure, Linux 6.1+): each cgroup's
+ * averaging work runs every 2 s on the CPU whose task last woke it, and a
+ * VM's cgroups have tasks only on the VMs' CPUs. Measured in the 6.1 guest
+ * it was most of the preemptions left (bench/noise.sh). PSI follows the
+ * cgroup v2 tree, which on cgroup v1 is systemd's unified hierarchy
+ * (hybrid): there the VMs' cgroup is systemd's machine.slice of that tree,
+ * which a VM's scope makes, never cpushield. The file is not hierarchical,
+ * so each cgroup gets its own item; a VM's own cgroups appear when it
+ * starts, so the apply after that (the watcher's, the timer's) switches
+ * theirs off, and one that is gone when its VM stops has nothing to give
+ * back. `defaults.pressure: leave` keeps PSI. What only a
  * reboot can change (nohz_full, rcu_nocbs, isolcpus=managed_irq, psi=0) is
  * doctor's. */
 #include <stdio.h>
@@ -33,6 +36,12 @@ static char *pressure_target(const Host *h, const char *rel) {
         return xasprintf("%s/%s/" CGROUP_PRESSURE, h->cg.v2_mount, rel);
 }
 
+/* PSI has a group per cgroup of the v2 tree: cgroup v2, or the unified
+ * hierarchy beside v1's (hybrid). */
+static bool psi_per_cgroup(const Host *h) {
+        return h->cg.mode == CGROUP_V2 || h->cg.hybrid;
+}
+
 static void quiet_observe(const ObserveInput *in, Observed *obs) {
         const Host *h = in->host;
 
@@ -40,13 +49,13 @@ static void quiet_observe(const ObserveInput *in, Observed *obs) {
                 return;
         observe_item(in->reader, obs, OP_WRITE, WATCHDOG, NULL);
         observe_item(in->reader, obs, OP_WRITE, STAT_INTERVAL, NULL);
-        if (in->cfg->pressure == MODE_LEAVE || h->cg.mode != CGROUP_V2)
+        if (in->cfg->pressure == MODE_LEAVE || !psi_per_cgroup(h))
                 return;
         for (size_t i = 0; i < h->cg.partition_tree.n; i++) {
                 _cleanup_free_ char *t = pressure_target(h, h->cg.partition_tree.v[i]);
                 observe_item(in->reader, obs, OP_WRITE, t, NULL);
         }
-        if (h->cg.partition_tree.n == 0) {
+        if (h->cg.partition_tree.n == 0 && h->cg.mode == CGROUP_V2) {
                 /* the VMs' cgroup is made in this run: the root's file says
                  * whether the kernel has the switch (read only, never written) */
                 _cleanup_free_ char *t = xasprintf("%s/" CGROUP_PRESSURE, h->cg.v2_mount);
@@ -108,8 +117,10 @@ static void pressure_off(Plan *p, const char *target, const char *from, const ch
 static void plan_pressure(const PlanInput *in, Plan *p, const char *vms) {
         const Host *h = in->host;
 
-        if (in->cfg->pressure == MODE_LEAVE || h->cg.mode != CGROUP_V2 || !in->cfg->partition)
+        if (in->cfg->pressure == MODE_LEAVE || !psi_per_cgroup(h) || !in->cfg->partition)
                 return; /* values journaled before go back */
+        if (h->cg.partition_tree.n == 0 && h->cg.mode != CGROUP_V2)
+                return; /* hybrid: made by the first VM's scope; the apply after it */
         if (h->cg.partition_tree.n == 0) {
                 /* made in this run (cgroup resource), after which it has the
                  * switch, on, where the root has it */

@@ -355,6 +355,10 @@ def _():
         with open(os.path.join(root, "proc/cmdline"), "w") as f:
             f.write(f"{cmdline} {value}\n")
         assert any("psi=0" in n for n in notes()) == named, (value, notes())
+    # cgroup v1 with systemd's unified hierarchy (the Xeon): PSI follows that tree, switched off there too
+    doc = json.loads(run("doctor", "--root", os.path.join(FIX, "xeon-2s"), "--config",
+                         os.path.join(EX, "numa-2vm.yaml"), "--output", "json").stdout)
+    assert any("switches it off" in n and "unified hierarchy" in n for n in doc["notes"]), doc["notes"]
 
 
 @check("doctor: per-CPU power-efficient workqueues are named, not once the boot makes them unbound")

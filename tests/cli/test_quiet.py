@@ -224,4 +224,50 @@ def _():
     assert_bad_default("pressure", ("off", "0", "yes"), add_pressure)
 
 
+NUMA = os.path.join(EX, "numa-2vm.yaml")  # xeon-2s: cgroup v1 with systemd's unified hierarchy
+U = "sys/fs/cgroup/unified"
+NFV = "machine.slice/machine-qemu\\x2d2\\x2dnfv.scope"
+U_PSI = ["machine.slice", NFV, NFV + "/libvirt", NFV + "/libvirt/vcpu0"]
+
+
+def add_unified_pressure(root, cgroups=U_PSI, value="1"):
+    """cgroup.pressure in the unified hierarchy of a hybrid host, its root's included."""
+    for rel in [""] + cgroups:
+        d = os.path.join(root, U, rel)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "cgroup.pressure"), "w") as f:
+            f.write(value + "\n")
+
+
+@check("cgroup v1 with systemd's unified hierarchy: PSI off in that tree's machine.slice and below, revert exact")
+def _():
+    root = fixture_copy("xeon-2s")
+    add_unified_pressure(root)
+    before, state = tree_digest(root), state_dir()
+    p = run("--root", root, "--config", NUMA, "--libvirt", "no", "plan", "--activate", "nfv", "--output", "json")
+    assert p.returncode == 0, p.stderr
+    psi = {c["target"]: (c["from"], c["to"]) for c in json.loads(p.stdout)["changes"]
+           if c["target"].endswith("cgroup.pressure")}
+    assert psi == {f"/{U}/{rel}/cgroup.pressure": ("1", "0") for rel in U_PSI}, psi
+    assert all(c["kind"] == "quiet" for c in json.loads(p.stdout)["changes"] if c["target"] in psi)
+    assert run("--root", root, "--config", NUMA, "--libvirt", "no", "activate", "nfv", state=state).returncode == 0
+    assert [read(root, f"{U}/{rel}/cgroup.pressure") for rel in U_PSI] == ["0"] * 4
+    assert read(root, f"{U}/cgroup.pressure") == "1", "the root's (host-wide PSI) is never written"
+    p = run("--root", root, "--config", NUMA, "--libvirt", "no", "apply", "--detailed-exitcodes", state=state)
+    assert p.returncode == 0, (p.returncode, p.stdout)
+    assert run("--root", root, "--config", NUMA, "--libvirt", "no", "revert", state=state).returncode == 0
+    assert tree_digest(root) == before
+
+
+@check("cgroup v1 with the unified hierarchy but no machine.slice there yet: no PSI change, none made")
+def _():
+    root = fixture_copy("xeon-2s")
+    add_unified_pressure(root, [])
+    shutil.rmtree(os.path.join(root, U, "machine.slice"))
+    p = run("--root", root, "--config", NUMA, "--libvirt", "no", "plan", "--activate", "nfv", "--output", "json")
+    assert p.returncode == 0, p.stderr
+    changes = json.loads(p.stdout)["changes"]
+    assert changes and not [c for c in changes if "unified" in c["target"]], changes
+
+
 finish()

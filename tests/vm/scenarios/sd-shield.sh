@@ -116,12 +116,15 @@ expect_eq verify-clean "$rc" 0
 [ $rc = 0 ] || sed 's/^/LOG verify: /' /tmp/verify
 # The VM's own cgroup appeared after activate: the next apply switches its
 # PSI off (6.1+), as the watcher's or the timer's would; then all is done.
-if [ "$VM_CGROUP" = v2 ] && [ -f $C/cgroup.pressure ]; then
+# PSI follows the v2 tree: on cgroup v1, systemd's unified hierarchy.
+if [ "$VM_CGROUP" = v2 ]; then U=$C; else U=$C/unified; fi
+if [ -f $U/cgroup.pressure ]; then
     $CS --verbose apply --detailed-exitcodes > /tmp/psi 2>&1; rc=$?
     expect_eq psi-vm-unit-apply "$rc" 2
     [ $rc = 2 ] || sed 's/^/LOG psi: /' /tmp/psi
-    expect_eq psi-off-vm-unit "$(cat $C/machine.slice/cst-vm.service/cgroup.pressure)" 0
-    expect_eq psi-off-vm-cgroup "$(cat $C/machine.slice/cgroup.pressure)" 0
+    expect_eq psi-off-vm-unit "$(cat $U/machine.slice/cst-vm.service/cgroup.pressure)" 0
+    expect_eq psi-off-vm-cgroup "$(cat $U/machine.slice/cgroup.pressure)" 0
+    expect_eq psi-root-untouched "$(cat $U/cgroup.pressure)" 1
 fi
 $CS --verbose apply --detailed-exitcodes > /tmp/again 2>&1; rc=$?
 expect_eq apply-again-converged "$rc" 0
@@ -138,6 +141,7 @@ echo "$out" | sed 's/^/LOG /'
 expect_eq revert-exit "$rc" 0
 # The stand-in VM activated machine.slice (libvirt's machines do the same);
 # that is the test's doing, undone here.
+[ ! -f $U/machine.slice/cgroup.pressure ] || expect_eq psi-back-vm-cgroup "$(cat $U/machine.slice/cgroup.pressure)" 1
 systemctl stop machine.slice
 sd_state > /tmp/sd-after
 compare systemd-state-restored /tmp/sd-before /tmp/sd-after
