@@ -51,9 +51,27 @@ spread_irqs() { # as irqbalance would: round-robin over every CPU
     done
 }
 
+# A VM's threads live in its scope in machine.slice (libvirt's, made by
+# systemd-machined); on cgroup v1 that scope is in systemd's unified
+# hierarchy beside the cpusets, and pressure stall accounting follows it.
+# In the systemd guest on v1 the probes join such a scope, made before any
+# configuration runs; elsewhere the probes' cgroup is the VMs' own.
+scope='' scope_pid=''
+if [ "$VM_CGROUP" = v1 ] && [ -d $C/unified ] && command -v systemd-run >/dev/null; then
+    systemd-run --scope --slice=machine.slice --unit=noise-vm sleep 100000 >/dev/null 2>&1 &
+    scope_pid=$!
+    i=0; while [ ! -d $C/unified/machine.slice/noise-vm.scope ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
+    scope=$C/unified/machine.slice/noise-vm.scope/cgroup.procs
+    info "probes in $scope"
+fi
+
 probes() { # $1: config name, $2: cgroup procs file or "", $3: sample (run verify --sample inside the window)
     for cpu in 2 3 4 5 6 7; do
-        vmhelper probe $cpu $SECS $2 | sed "s/^/INFO NOISE config=$1 /" &
+        if [ -n "$scope" ]; then
+            sh -c "echo \$\$ > $scope && exec vmhelper probe $cpu $SECS $2" | sed "s/^/INFO NOISE config=$1 /" &
+        else
+            vmhelper probe $cpu $SECS $2 | sed "s/^/INFO NOISE config=$1 /" &
+        fi
     done
     if [ -n "${3:-}" ]; then
         # inside the probes' window (they settle 6 s first): what ran there, by name
@@ -100,6 +118,6 @@ probes full "$(vmcgroup)" sample
 $CS verify > /tmp/v 2>&1; info "verify after activate: exit $?"
 $CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
 
-kill $stress 2>/dev/null   # by PID: the harness waits for every writer of its pipe
+kill $stress $scope_pid 2>/dev/null   # by PID: the harness waits for every writer of its pipe
 pass noise-measured
 done_
