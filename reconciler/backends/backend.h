@@ -52,6 +52,9 @@ typedef struct Backend {
         /* Test builds only (backends/crash.c): called before the first change
          * (writes = 0) and after each change written. NULL in the product. */
         void (*checkpoint)(unsigned writes);
+        /* Waits ms milliseconds on these CPUs (the run stays there), before
+         * the bounce changes go back; NULL: no wait (fixture trees). */
+        void (*pause)(const CpuSet *cpus, unsigned ms);
 } Backend;
 
 extern const Backend backend_kernel;  /* backends/kernel.c: root "/" */

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "backend.h"
 #include "fs.h"
@@ -104,6 +105,17 @@ static int kernel_set_affinity(const Host *h, int pid, const CpuSet *cpus) {
         return r;
 }
 
+/* The run itself moves to the host's CPUs first: what the kernel restarts
+ * on the writer's CPU when the bounce changes go back stays there. */
+static void kernel_pause(const CpuSet *cpus, unsigned ms) {
+        struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
+
+        if (!cpuset_is_empty(cpus))
+                (void) kernel_set_affinity(NULL, 0, cpus);
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
 static int kernel_unit_read(const Host *h, const char *unit, char **ret) {
         return systemd_unit_cpus_read(unit, ret);
 }
@@ -138,6 +150,7 @@ const Backend backend_kernel = {
         .unit_read = kernel_unit_read,
         .unit_write = kernel_unit_write,
         .finish = kernel_finish,
+        .pause = kernel_pause,
         .pin_read = libvirt_observe,
         .pin_write = libvirt_pin,
         .irqbalance_read = irqbalance_read,

@@ -9,6 +9,8 @@ typedef struct Run {
         Journal *j;
         ApplyResult *res;
         unsigned writes;
+        const Change **bounced; /* written bounce changes, to go back at the end */
+        size_t n_bounced;
 } Run;
 
 static char *ident_of(const Change *c) {
@@ -154,6 +156,40 @@ static void apply_one(Run *run, const Change *c, int recorded) {
                 strlist_addf(&run->res->errors, "%s: %s", c->target, detail);
         run->res->changed++;
         record_result(run, c, ident);
+        if (c->bounce)
+                *(const Change **) array_push(&run->bounced, &run->n_bounced, sizeof(Change *)) = c;
+}
+
+/* The bounce changes go back to what they were after the plan's pause,
+ * which lets the kernel let go of what it did on the VMs' CPUs, and are
+ * forgotten. A crash before, or one that cannot go back, stays journaled:
+ * the next run restores it. */
+static void bounce_back(Run *run, const Plan *p) {
+        if (run->n_bounced == 0)
+                return;
+        if (run->b->pause)
+                run->b->pause(&p->bounce_cpus, p->bounce_ms);
+        for (size_t i = 0; i < run->n_bounced; i++) {
+                const Change *c = run->bounced[i];
+                _cleanup_free_ char *detail = NULL, *back = NULL;
+                int r = effect_apply(run->b, run->h, c, c->from, &detail);
+
+                if (run->b->checkpoint)
+                        run->b->checkpoint(++run->writes);
+                if (r < 0) {
+                        err_add(run->res, c, "cannot switch back", r, detail);
+                        continue;
+                }
+                r = effect_read(run->b, run->h, c->op, c->target, NULL, &back);
+                if (r < 0)
+                        err_add(run->res, c, "cannot read back", r, NULL);
+                else if (!value_equal(c->op, c->target, back, c->from))
+                        strlist_addf(&run->res->errors, "%s: wrote '%s' but it reads back '%s'", c->target, c->from,
+                                     back);
+                else
+                        (void) journal_forget(run->j, c->target);
+        }
+        free(run->bounced);
 }
 
 static bool skipped_here(Run *run, const Change *c) {
@@ -217,6 +253,7 @@ int apply_plan(const Backend *b, const Host *h, Journal *j, const Plan *p, Apply
         j->lazy_sync = true;
         for (size_t i = 0; i < p->n_changes;)
                 i = apply_step(&run, p, i);
+        bounce_back(&run, p);
         for (size_t i = 0; i < p->forget.n; i++)
                 (void) journal_forget(j, p->forget.v[i]);
         if (b->finish) {

@@ -103,7 +103,8 @@ static void irq_details_ahead(Host *h, const PlanInput *pin) {
 static HostParts host_parts(const PipelineInput *in) {
         if (in->active->n > 0) {
                 host_set_partition(in->host, in->cfg->partition);
-                return pipeline_host_parts() | (in->brief ? 0 : HOST_REPORT);
+                return pipeline_host_parts() | (in->brief ? 0 : HOST_REPORT) |
+                       (in->cfg->pressure_host ? HOST_CGROUP_TREE : 0);
         }
         host_load_parts(in->host, HOST_CGROUPS);
         if (!in->journal || in->journal->n_items == in->journal->holes)

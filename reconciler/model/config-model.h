@@ -100,6 +100,10 @@ typedef struct Config {
         /* quiet: PSI accounting in the VMs' cgroup and below (cgroup v2,
          * cgroup.pressure) off while shielded ("disable": MODE_MOVE), or left */
         Mode pressure;
+        /* "move": the averaging work of every other cgroup's PSI is moved to
+         * the host's CPUs when the shield forms (switched off, left to
+         * lapse, switched on again from a host CPU) */
+        bool pressure_host;
         unsigned vmstat_interval;
         PowerProfile *profiles;
         size_t n_profiles;

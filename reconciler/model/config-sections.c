@@ -77,12 +77,15 @@ static int parse_defaults(Parser *p, yaml_node_t *n) {
                 }
                 if (streq(key, "pressure")) {
                         /* disable: PSI off in the VMs' cgroups while shielded (MODE_MOVE,
-                         * the default); leave. Not "off": YAML 1.1 tools read a boolean. */
-                        static const char *const pressure[] = { "disable", "leave", NULL };
+                         * the default); move: that, and the host's groups' averaging
+                         * work moved off the VMs' CPUs when the shield forms; leave.
+                         * Not "off": YAML 1.1 tools read a boolean. */
+                        static const char *const pressure[] = { "disable", "move", "leave", NULL };
                         int v;
                         if ((r = cfg_parse_enum(p, node(p, pair->value), "defaults.pressure", pressure, &v)) < 0)
                                 return r;
-                        p->cfg->pressure = v == 0 ? MODE_MOVE : MODE_LEAVE;
+                        p->cfg->pressure = v == 2 ? MODE_LEAVE : MODE_MOVE;
+                        p->cfg->pressure_host = v == 1;
                         continue;
                 }
                 Mode *m = streq(key, "irqs")       ? &p->cfg->irqs

@@ -346,7 +346,7 @@ void host_load_parts(Host *h, HostParts parts) {
         }
 
         /* a task's cgroup path, and the VMs' cgroup, depend on the layout */
-        if (todo & (HOST_TASKS | HOST_KTHREADS | HOST_TASK_MASKS | HOST_PARTITION_TREE))
+        if (todo & (HOST_TASKS | HOST_KTHREADS | HOST_TASK_MASKS | HOST_PARTITION_TREE | HOST_CGROUP_TREE))
                 todo |= HOST_CGROUPS & ~h->loaded;
         if (todo & HOST_TASKS)
                 todo &= ~(HOST_KTHREADS | HOST_TASK_MASKS); /* all tasks replace the partial reads */
@@ -372,6 +372,8 @@ void host_load_parts(Host *h, HostParts parts) {
                 host_load_v1_kthreads(h);
         if ((todo & HOST_PARTITION_TREE) && (h->cg.mode == CGROUP_V2 || h->cg.hybrid))
                 host_cgroup_subtree(h, h->cg.partition, &h->cg.partition_tree);
+        if ((todo & HOST_CGROUP_TREE) && (h->cg.mode == CGROUP_V2 || h->cg.hybrid))
+                host_cgroup_tree(h, &h->cg.tree);
         if ((todo & HOST_PARTITION_PROCS) && !(h->loaded & HOST_TASKS) && !(todo & HOST_TASKS) && h->tasks_partial &&
             h->cg.partition)
                 host_load_subtree_procs(h, h->cg.partition);
@@ -447,6 +449,7 @@ void host_free(Host *h) {
         strlist_free(&h->cg.v2_subtree_control);
         strlist_free(&h->cg.v2_children);
         strlist_free(&h->cg.partition_tree);
+        strlist_free(&h->cg.tree);
         host_free_power(h);
         cpuset_free(&h->power_scope);
         cpuset_free(&h->possible);

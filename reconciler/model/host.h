@@ -89,6 +89,9 @@ typedef struct Cgroups {
          * and every one below it that exists, relative to the mount,
          * parents first (HOST_PARTITION_TREE) */
         StrList partition_tree;
+        /* Every cgroup of that v2 tree below its root, relative to the
+         * mount, parents first (HOST_CGROUP_TREE) */
+        StrList tree;
 } Cgroups;
 
 typedef struct IdleState {
@@ -204,7 +207,9 @@ typedef enum HostParts {
         /* cgroup v2: the VMs' cgroup and the cgroups below it (a VM's
          * machine scope, libvirt's per-vCPU groups), by name only. */
         HOST_PARTITION_TREE = 1 << 12,
-        HOST_ALL = 0x1fff,
+        /* Every cgroup of the v2 tree (defaults.pressure: move) */
+        HOST_CGROUP_TREE = 1 << 13,
+        HOST_ALL = 0x3fff,
 } HostParts;
 
 /* Reads the host below root. Absent files are facts, not errors; a missing
@@ -247,6 +252,8 @@ void host_load_subtree_procs(Host *h, const char *rel);
 /* The cgroup rel (below the v2 mount) and every one below it, parents
  * first, relative to the mount; nothing when rel does not exist. */
 void host_cgroup_subtree(const Host *h, const char *rel, StrList *ret);
+/* Every cgroup below the v2 mount's root, relative to it, parents first. */
+void host_cgroup_tree(const Host *h, StrList *ret);
 /* The VMs' cgroup (config host.partition) for HOST_PARTITION_PROCS. */
 void host_set_partition(Host *h, const char *partition);
 /* From /proc/version: -EINVAL when it does not say. */

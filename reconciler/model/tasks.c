@@ -506,6 +506,16 @@ void host_cgroup_subtree(const Host *h, const char *rel, StrList *ret) {
                 subtree_walk(h, rel, 0, ret);
 }
 
+void host_cgroup_tree(const Host *h, StrList *ret) {
+        StrList top = {};
+
+        if (!h->cg.v2_mount || list_subdirs(h->root_fd, h->cg.v2_mount, &top) < 0)
+                return;
+        for (size_t i = 0; i < top.n; i++)
+                subtree_walk(h, top.v[i], 1, ret);
+        strlist_free(&top);
+}
+
 /* The cgroup rel and every one below it: their processes. */
 static void subtree_pids(Host *h, const char *rel, int **pids, size_t *n) {
         StrList dirs = {};

@@ -190,6 +190,7 @@ void plan_free(Plan *p) {
                 free(c->uri);
         }
         free(p->changes);
+        cpuset_free(&p->bounce_cpus);
         for (size_t i = 0; i < p->n_skipped; i++) {
                 free(p->skipped[i].target);
                 free(p->skipped[i].reason);

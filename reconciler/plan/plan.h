@@ -36,6 +36,10 @@ typedef struct Change {
          * plan says so, and apply writes and records it only when systemd
          * did not. */
         bool by_systemd;
+        /* Written back to `from` at the end of the run, after a pause in
+         * which the kernel lets go of what it did (defaults.pressure: move),
+         * and forgotten then. */
+        bool bounce;
 } Change;
 
 typedef struct Skipped {
@@ -57,6 +61,10 @@ typedef struct Plan {
         StrList drifted;   /* journaled items changed by someone else: kept */
         /* cgroup v2: the partition type chosen ("isolated" or "root") and why. */
         char *partition_type, *partition_why;
+        /* Where the run waits before writing back its bounce changes: the
+         * host's CPUs, where what the kernel restarts then stays. */
+        CpuSet bounce_cpus;
+        unsigned bounce_ms;
 } Plan;
 
 typedef struct PlanInput {

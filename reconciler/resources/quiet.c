@@ -21,7 +21,16 @@
  * so each cgroup gets its own item; a VM's own cgroups appear when it
  * starts, so the apply after that (the watcher's, the timer's) switches
  * theirs off, and one that is gone when its VM stops has nothing to give
- * back. `defaults.pressure: leave` keeps PSI. What only a
+ * back. `defaults.pressure: move` also moves the averaging work of every
+ * other cgroup (the root's, the host-wide one, included) when the shield
+ * forms or changes shape: that work re-arms on the CPU it runs on for as
+ * long as its group is busy, so a host group's that ran on a VM's CPU
+ * before the shield stays there. Each such cgroup's PSI is switched off
+ * (journaled), the run waits until the work has lapsed, moves itself to the
+ * host's CPUs and switches it on again, which restarts the work on the
+ * writer's CPU; then the item is forgotten. Meanwhile those cgroups show
+ * no *.pressure files and count no stall time, which is why it is not the
+ * default. `defaults.pressure: leave` keeps PSI. What only a
  * reboot can change (nohz_full, rcu_nocbs, isolcpus=managed_irq, psi=0) is
  * doctor's. */
 #include <stdio.h>
@@ -31,6 +40,9 @@
 #define WATCHDOG "/proc/sys/kernel/watchdog_cpumask"
 #define STAT_INTERVAL "/proc/sys/vm/stat_interval"
 #define QUIET_STAT_INTERVAL 120u /* seconds, unless defaults.vmstat_interval says */
+/* Switched off, a group's averaging work runs at most twice more (2 s
+ * apart) and stops: the wait before it is switched on again. */
+#define PSI_LAPSE_MS 4500u
 
 static char *pressure_target(const Host *h, const char *rel) {
         return xasprintf("%s/%s/" CGROUP_PRESSURE, h->cg.v2_mount, rel);
@@ -40,6 +52,22 @@ static char *pressure_target(const Host *h, const char *rel) {
  * hierarchy beside v1's (hybrid). */
 static bool psi_per_cgroup(const Host *h) {
         return h->cg.mode == CGROUP_V2 || h->cg.hybrid;
+}
+
+static bool in_vms_tree(const char *rel, const char *partition) {
+        size_t n = partition ? strlen(partition) : 0;
+
+        return n && strncmp(rel, partition, n) == 0 && (rel[n] == '\0' || rel[n] == '/');
+}
+
+/* defaults.pressure: move: the cgroup.pressure of the root (i == 0) and of
+ * the cgroup tree's i - 1th cgroup; NULL for one of the VMs' cgroups. */
+static char *host_group_target(const Host *h, const Config *cfg, size_t i) {
+        if (i == 0)
+                return xasprintf("%s/" CGROUP_PRESSURE, h->cg.v2_mount);
+        if (in_vms_tree(h->cg.tree.v[i - 1], cfg->partition))
+                return NULL;
+        return pressure_target(h, h->cg.tree.v[i - 1]);
 }
 
 static void quiet_observe(const ObserveInput *in, Observed *obs) {
@@ -55,11 +83,17 @@ static void quiet_observe(const ObserveInput *in, Observed *obs) {
                 _cleanup_free_ char *t = pressure_target(h, h->cg.partition_tree.v[i]);
                 observe_item(in->reader, obs, OP_WRITE, t, NULL);
         }
-        if (h->cg.partition_tree.n == 0 && h->cg.mode == CGROUP_V2) {
+        if (h->cg.partition_tree.n == 0 && h->cg.mode == CGROUP_V2 && !in->cfg->pressure_host) {
                 /* the VMs' cgroup is made in this run: the root's file says
-                 * whether the kernel has the switch (read only, never written) */
+                 * whether the kernel has the switch (read only, unless
+                 * defaults.pressure: move bounces it below) */
                 _cleanup_free_ char *t = xasprintf("%s/" CGROUP_PRESSURE, h->cg.v2_mount);
                 observe_item(in->reader, obs, OP_WRITE, t, NULL);
+        }
+        for (size_t i = 0; in->cfg->pressure_host && i <= h->cg.tree.n; i++) {
+                _cleanup_free_ char *t = host_group_target(h, in->cfg, i);
+                if (t)
+                        observe_item(in->reader, obs, OP_WRITE, t, NULL);
         }
 }
 
@@ -141,6 +175,51 @@ static void plan_pressure(const PlanInput *in, Plan *p, const char *vms) {
         }
 }
 
+/* The CPUs the host may use change in this run: the partition or the
+ * host's cpuset forms, grows or shrinks (planned by the cgroup resource,
+ * before this one). */
+static bool shield_reshaped(const Plan *p) {
+        for (size_t i = 0; i < p->n_changes; i++) {
+                const Change *c = &p->changes[i];
+
+                if (c->restore || c->kind != KIND_CPUSET)
+                        continue;
+                if (c->op == OP_UNIT || c->op == OP_MKDIR || (c->op == OP_WRITE && endswith(c->target, "/cpuset.cpus")))
+                        return true;
+        }
+        return false;
+}
+
+/* defaults.pressure: move: each other cgroup whose PSI is on is switched
+ * off and, at the end of the run, on again from a host CPU (a bounce). One
+ * still journaled (a run that stopped in between) is restored instead. */
+static void plan_pressure_host(const PlanInput *in, Plan *p, const char *vms) {
+        const Host *h = in->host;
+        bool any = false;
+
+        if (!in->cfg->pressure_host || in->cfg->pressure == MODE_LEAVE || !psi_per_cgroup(h) || !shield_reshaped(p))
+                return;
+        for (size_t i = 0; i <= h->cg.tree.n; i++) {
+                _cleanup_free_ char *t = host_group_target(h, in->cfg, i);
+                const char *cur;
+
+                if (!t || observed_get(in->obs, t, &cur) < 0 || !streq(cur, "1") ||
+                    (in->journal && journal_find(in->journal, t)))
+                        continue;
+                Change *c = plan_add(p, KIND_QUIET, OP_WRITE, t, "1", "0");
+                c->bounce = true;
+                c->name = xasprintf("pressure stall averaging of %s moved to the host's CPUs (off for %u.%u s, then on)",
+                                    i == 0 ? "the host (root cgroup)" : h->cg.tree.v[i - 1], PSI_LAPSE_MS / 1000,
+                                    PSI_LAPSE_MS % 1000 / 100);
+                c->vm = xstrdup(vms);
+                any = true;
+        }
+        if (any) {
+                cpuset_copy(&p->bounce_cpus, &in->housekeeping);
+                p->bounce_ms = PSI_LAPSE_MS;
+        }
+}
+
 static void quiet_plan(const PlanInput *in, Plan *p) {
         if (cpuset_is_empty(&in->vm_cpus))
                 return;
@@ -148,6 +227,7 @@ static void quiet_plan(const PlanInput *in, Plan *p) {
         plan_watchdog(in, p);
         plan_stat_interval(in, p, vms);
         plan_pressure(in, p, vms);
+        plan_pressure_host(in, p, vms);
 }
 
 const Resource resource_quiet = {

@@ -270,4 +270,71 @@ def _():
     assert changes and not [c for c in changes if "unified" in c["target"]], changes
 
 
+HOST_GROUPS = ["", "init.scope", "system.slice", "user.slice"]  # "" = the root (host-wide PSI)
+
+
+def add_host_pressure(root, value="1"):
+    for rel in HOST_GROUPS:
+        with open(os.path.join(root, "sys/fs/cgroup", rel, "cgroup.pressure"), "w") as f:
+            f.write(value + "\n")
+
+
+def host_target(rel):
+    return "/sys/fs/cgroup/" + (rel + "/" if rel else "") + "cgroup.pressure"
+
+
+@check("defaults.pressure: move: every other cgroup's PSI goes off and on again as the shield forms; nothing stays journaled")
+def _():
+    root = fixture_copy("i7-4790k")
+    add_pressure(root, PSI[:1])
+    add_host_pressure(root)
+    assert not any(t in quiet_plan(root, CFG) for t in map(host_target, HOST_GROUPS)), "disable leaves them"
+    move = config_with({"pressure": "move"})
+    before, state = tree_digest(root), state_dir()
+    p = run("--root", root, "--config", move, "--libvirt", "no", "plan", "--activate", "win10", "--output", "json")
+    quiet = {c["target"]: (c["from"], c["to"]) for c in json.loads(p.stdout)["changes"] if c["kind"] == "quiet"}
+    for rel in HOST_GROUPS:
+        assert quiet.get(host_target(rel)) == ("1", "0"), (rel, quiet)
+    assert quiet.get("/sys/fs/cgroup/machine.slice/cgroup.pressure") == ("1", "0"), quiet
+    p = run("--root", root, "--config", move, "--libvirt", "no", "activate", "win10", state=state)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert [pressure(root, rel) for rel in HOST_GROUPS] == ["1"] * 4, "switched on again"
+    assert pressure(root, "machine.slice") == "0"
+    journal = open(os.path.join(state, "journal")).read()
+    assert not any(host_target(rel) + "\t" in journal for rel in HOST_GROUPS), journal
+    # the shield stands: nothing moves again
+    p = run("--root", root, "--config", move, "--libvirt", "no", "apply", "--detailed-exitcodes", state=state)
+    assert p.returncode == 0, (p.returncode, p.stdout)
+    assert run("--root", root, "--config", move, "--libvirt", "no", "deactivate", "win10", state=state).returncode == 0
+    assert tree_digest(root) == before
+
+
+@check("defaults.pressure: move: SIGKILL after every write; revert restores, apply converges")
+def _():
+    ref = fixture_copy("i7-4790k")
+    add_pressure(ref, PSI[:1])
+    add_host_pressure(ref)
+    move = config_with({"pressure": "move"})
+    before = tree_digest(ref)
+    p = run("--root", ref, "--config", move, "--libvirt", "no", "plan", "--activate", "win10", "--output", "json")
+    n = len(json.loads(p.stdout)["changes"]) + len(HOST_GROUPS)  # the writes back too
+    assert run("--root", ref, "--config", move, "--libvirt", "no", "activate", "win10", state=state_dir()).returncode == 0
+    converged = tree_digest(ref)
+    for k in range(n - 3 * len(HOST_GROUPS), n + 1):  # the quiet step and what follows
+        crashed, state = fixture_copy("i7-4790k"), state_dir()
+        add_pressure(crashed, PSI[:1])
+        add_host_pressure(crashed)
+        p = run("--root", crashed, "--config", move, "--libvirt", "no", "activate", "win10", state=state,
+                env={"CPUSHIELD_TEST_CRASH_AFTER_WRITES": str(k)})
+        assert p.returncode in (-9, 0), (k, p.returncode, p.stderr)
+        again, state2 = state_dir(), state_dir()
+        shutil.copytree(crashed, again, symlinks=True, dirs_exist_ok=True)
+        shutil.copytree(state, state2, dirs_exist_ok=True)
+        p = run("--root", crashed, "--config", move, "--libvirt", "no", "revert", state=state)
+        assert p.returncode == 0 and tree_digest(crashed) == before, (k, p.stdout, p.stderr)
+        p = run("--root", again, "--config", move, "--libvirt", "no", "apply", state=state2)
+        assert p.returncode == 0 and tree_digest(again) == converged, (k, p.stdout, p.stderr)
+        assert [pressure(again, rel) for rel in HOST_GROUPS] == ["1"] * 4, k
+
+
 finish()
