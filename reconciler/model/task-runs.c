@@ -44,8 +44,8 @@ void kthread_comm_split(const char *comm, char **ret_thread, char **ret_wq) {
 #define EVENTS_HINT                                                                                                   \
         "work queued on this CPU before it was shielded or by something running there (psi averaging, neighbour "    \
         "tables, RCU batches...): it re-arms on the same CPU; offlining and onlining the CPU before the VM starts "   \
-        "moves it to the host (then run apply: drivers reset their IRQs' masks on hotplug); psi=0 at boot stops "    \
-        "psi's"
+        "moves it to the host (then run apply: drivers reset their IRQs' masks on hotplug); for psi's, "          \
+        "defaults.pressure: move moves it as the shield forms, psi=0 at boot stops it"
 
 const char *percpu_kthread_hint(const char *thread, const char *wq) {
         /* First match: a thread-name prefix, and a workqueue unless NULL. */
