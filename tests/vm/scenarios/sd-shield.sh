@@ -149,6 +149,34 @@ compare systemd-state-restored /tmp/sd-before /tmp/sd-after
 same_tasks /tmp/before revert-restores-everything
 check pinned-task-back cpulist_eq "$(cpus_allowed $pinned)" 3
 
+# --- defaults.pressure: move ---------------------------------------------------
+# As the shield forms, every other cgroup's PSI (the root's too) goes off
+# and on again from a host CPU, so that its averaging work restarts there:
+# afterwards all of it is on, and none of it journaled.
+if [ -f $U/cgroup.pressure ]; then
+    phase pressure-move
+    echo "defaults: {pressure: move}" >> /etc/cpushield.yaml
+    systemd-run -q --unit=cst-vm2 --slice=machine.slice sleep 600
+    t0=$(date +%s)
+    $CS --verbose activate vm > /tmp/move 2>&1; rc=$?
+    t1=$(date +%s)
+    expect_eq move-activate-exit "$rc" 0
+    [ $rc = 0 ] || sed 's/^/LOG move: /' /tmp/move
+    moved=$(grep -c "averaging of .* moved to the host's CPUs" /tmp/move)
+    info "pressure move: $moved cgroups bounced, activate took $((t1 - t0)) s"
+    check move-bounced-several test "$moved" -ge 3
+    check move-waited test $((t1 - t0)) -ge 4
+    expect_eq move-root-on "$(cat $U/cgroup.pressure)" 1
+    expect_eq move-system-slice-on "$(cat $U/system.slice/cgroup.pressure)" 1
+    expect_eq move-vm-unit-off "$(cat $U/machine.slice/cst-vm2.service/cgroup.pressure)" 0
+    expect_eq move-none-journaled "$(grep -c "	$U/\(system.slice/\)\?cgroup.pressure	" /run/cpushield/journal)" 0
+    systemctl stop cst-vm2.service
+    $CS deactivate vm > /tmp/move 2>&1 || sed 's/^/LOG move deactivate: /' /tmp/move
+    $CS revert > /tmp/move 2>&1 || sed 's/^/LOG move revert: /' /tmp/move
+    expect_eq move-vm-cgroup-back "$(cat $U/machine.slice/cgroup.pressure 2>/dev/null || echo 1)" 1
+    systemctl stop machine.slice
+fi
+
 phase end
 kill $pinned
 done_
