@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # The outcome, measured: how quiet the VM's CPUs are under host stress with
-# no shield, with the cgroup step only, and with full cpushield, in one QEMU
+# no shield, with the cgroup step only, with full cpushield, and with full
+# cpushield and `defaults.pressure: move` (last: what it moves stays moved), in one QEMU
 # boot per kernel (tests/vm/scenarios/noise.sh; see tests/vm/README.md for
 # the harness). Under TCG only the kernel's counters compare: wall-clock
 # gaps include the host machine's own scheduling of the emulator.
@@ -47,25 +48,26 @@ for line in open(sys.argv[1]):
 print("| kernel | config | involuntary switches/s | runqueue wait ms/s | device IRQs/s per VM CPU |")
 print("| --- | --- | --- | --- | --- |")
 mean = {}
-for (k, c), v in sorted(rows.items(), key=lambda x: (x[0][0], ["none", "cgroup", "cset", "full"].index(x[0][1]))):
+for (k, c), v in sorted(rows.items(), key=lambda x: (x[0][0], ["none", "cgroup", "cset", "full", "move"].index(x[0][1]))):
     m = tuple(sum(x[i] for x in v) / len(v) for i in range(3))
     mean[(k, c)] = m
     print(f"| {k} | {c} | {m[0]:.2f} | {m[1]:.3f} | {m[2]:.2f} |")
 print()
+def ratio(a, b, ref):
+    if b == 0:
+        return f"all gone ({ref}: 0)" if a > 0 else "both 0"
+    r = a / b
+    return f"{r:.0f}x" if r >= 10 else f"{r:.2f}x"
 for k in sorted({k for k, _ in mean}):
-    full = mean.get((k, "full"))
-    if not full:
-        continue
-    def ratio(a, b):
-        if b == 0:
-            return "all gone (full: 0)" if a > 0 else "both 0"
-        r = a / b
-        return f"{r:.0f}x" if r >= 10 else f"{r:.2f}x"
-    for c in ("none", "cgroup", "cset"):
-        if (k, c) in mean:
-            m = mean[(k, c)]
-            print(f"- {k}: {c} / full: involuntary switches {ratio(m[0], full[0])}, "
-                  f"runqueue wait {ratio(m[1], full[1])}, device IRQs {ratio(m[2], full[2])}")
+    for ref in ("full", "move"):
+        full = mean.get((k, ref))
+        if not full:
+            continue
+        for c in ("none", "cgroup", "cset") + (("full",) if ref == "move" else ()):
+            if (k, c) in mean:
+                m = mean[(k, c)]
+                print(f"- {k}: {c} / {ref}: involuntary switches {ratio(m[0], full[0], ref)}, "
+                      f"runqueue wait {ratio(m[1], full[1], ref)}, device IRQs {ratio(m[2], full[2], ref)}")
 PY
 echo
 echo "Named by 'cpushield verify --sample' inside the full configuration's window:"

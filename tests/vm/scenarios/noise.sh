@@ -7,7 +7,8 @@
 # switches, runqueue wait, interrupts on its CPU. The configurations, in one
 # boot: no shield (the probes only pinned), cgroup only (irqs, kthreads,
 # workqueues: leave), on cgroup v1 where Debian's `cset` is installed (the
-# systemd guest) `cset shield --cpu 2-7 --kthread on`, and full cpushield.
+# systemd guest) `cset shield --cpu 2-7 --kthread on`, full cpushield, and
+# full cpushield with `defaults.pressure: move`.
 # Lines "NOISE config=C PROBE ...". Runs in the busybox and the systemd
 # guest alike.
 . /lib/vmlib.sh
@@ -116,6 +117,15 @@ spread_irqs
 $CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
 probes full "$(vmcgroup)" sample
 $CS verify > /tmp/v 2>&1; info "verify after activate: exit $?"
+$CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
+
+# Last, since what it moves stays where it was moved: full cpushield with
+# the other cgroups' PSI averaging moved to the host's CPUs as well.
+phase move
+write_config "defaults: {pressure: move}"
+spread_irqs
+$CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
+probes move "$(vmcgroup)"
 $CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
 
 kill $stress $scope_pid 2>/dev/null   # by PID: the harness waits for every writer of its pipe
