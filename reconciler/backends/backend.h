@@ -54,7 +54,7 @@ typedef struct Backend {
         void (*checkpoint)(unsigned writes);
         /* Waits ms milliseconds on these CPUs (the run stays there), before
          * the bounce changes go back; NULL: no wait (fixture trees). */
-        void (*pause)(const CpuSet *cpus, unsigned ms);
+        void (*pause)(const Host *h, const CpuSet *cpus, unsigned ms);
 } Backend;
 
 extern const Backend backend_kernel;  /* backends/kernel.c: root "/" */

@@ -8,10 +8,12 @@
  * with the real kernel's operations. irqbalance is asked through its socket
  * below the root, as on the real host: a test serves one there. */
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include "backend.h"
+#include "build-config.h"
 #include "fixture-cgroup.h"
 #include "fixture-files.h"
 #include "fs.h"
@@ -73,6 +75,16 @@ static int write_irq_affinity(const Host *h, const char *path, const char *value
                 cpuset_free(&s);
         }
         return r;
+}
+
+/* A fixture tree does not wait. Test hook: CPUSHIELD_TEST_PAUSE_RMDIR=DIR
+ * removes that leaf cgroup meanwhile, as a job's scope ending then would
+ * (builds with -Dtest_hooks=false ignore it). */
+static void fixture_pause(const Host *h, const CpuSet *cpus, unsigned ms) {
+        const char *dir = HAVE_TEST_HOOKS ? getenv("CPUSHIELD_TEST_PAUSE_RMDIR") : NULL;
+
+        if (dir)
+                (void) fixture_rmdir_cgroup(h, dir);
 }
 
 static int fixture_write_file(const Host *h, const char *path, const char *value) {
@@ -183,6 +195,7 @@ const Backend backend_fixture = {
         .enable_cpuset = fixture_enable_cpuset,
         .mkdir_cgroup = fixture_mkdir_cgroup,
         .rmdir_cgroup = fixture_rmdir_cgroup,
+        .pause = fixture_pause,
         .move_task = fixture_move_task,
         .move_processes = fixture_move_processes,
         .set_affinity = fixture_set_affinity,

@@ -107,7 +107,7 @@ static int kernel_set_affinity(const Host *h, int pid, const CpuSet *cpus) {
 
 /* The run itself moves to the host's CPUs first: what the kernel restarts
  * on the writer's CPU when the bounce changes go back stays there. */
-static void kernel_pause(const CpuSet *cpus, unsigned ms) {
+static void kernel_pause(const Host *h, const CpuSet *cpus, unsigned ms) {
         struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000L };
 
         if (!cpuset_is_empty(cpus))

@@ -168,7 +168,7 @@ static void bounce_back(Run *run, const Plan *p) {
         if (run->n_bounced == 0)
                 return;
         if (run->b->pause)
-                run->b->pause(&p->bounce_cpus, p->bounce_ms);
+                run->b->pause(run->h, &p->bounce_cpus, p->bounce_ms);
         for (size_t i = 0; i < run->n_bounced; i++) {
                 const Change *c = run->bounced[i];
                 _cleanup_free_ char *detail = NULL, *back = NULL;
@@ -176,6 +176,10 @@ static void bounce_back(Run *run, const Plan *p) {
 
                 if (run->b->checkpoint)
                         run->b->checkpoint(++run->writes);
+                if (r == -ENOENT) { /* the cgroup ended meanwhile (a job's scope): nothing to give back */
+                        (void) journal_forget(run->j, c->target);
+                        continue;
+                }
                 if (r < 0) {
                         err_add(run->res, c, "cannot switch back", r, detail);
                         continue;

@@ -337,4 +337,23 @@ def _():
         assert [pressure(again, rel) for rel in HOST_GROUPS] == ["1"] * 4, k
 
 
+@check("defaults.pressure: move: a cgroup that ends while the run waits is forgotten, not an error")
+def _():
+    root = fixture_copy("i7-4790k")
+    add_pressure(root, PSI[:1])
+    add_host_pressure(root)
+    job = "system.slice/cron-job.scope"
+    os.makedirs(os.path.join(root, "sys/fs/cgroup", job))
+    with open(os.path.join(root, "sys/fs/cgroup", job, "cgroup.pressure"), "w") as f:
+        f.write("1\n")
+    state = state_dir()
+    p = run("--root", root, "--config", config_with({"pressure": "move"}), "--libvirt", "no", "activate", "win10",
+            state=state, env={"CPUSHIELD_TEST_PAUSE_RMDIR": f"/sys/fs/cgroup/{job}"})
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    assert not os.path.exists(os.path.join(root, "sys/fs/cgroup", job)), "the hook removed it while paused"
+    assert [pressure(root, rel) for rel in HOST_GROUPS] == ["1"] * 4
+    assert "cgroup.pressure" not in open(os.path.join(state, "journal")).read().replace(
+        "/sys/fs/cgroup/machine.slice/cgroup.pressure", ""), "nothing but the VMs' cgroup journaled"
+
+
 finish()
