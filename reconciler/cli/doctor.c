@@ -100,7 +100,7 @@ void doctor_run(const Host *h, const Config *c, Doctor *d) {
         if (!cpuset_is_empty(&vm_cpus) && c->workqueues == MODE_MOVE)
                 power_efficient_wq(h, d);
         if (!cpuset_is_empty(&vm_cpus) && !(cmdline_has(h, "psi", &psi) && streq(psi, "0"))) {
-                if ((h->cg.mode == CGROUP_V2 || h->cg.hybrid) && c->pressure == MODE_MOVE)
+                if (host_has_v2_tree(h) && c->pressure == MODE_MOVE)
                         strlist_add(&d->notes, "pressure stall information (PSI) is on: cpushield switches it off "
                                     "in the VMs' cgroup and those below it while they are shielded (on cgroup v1, "
                                     "in systemd's unified hierarchy) "

@@ -370,9 +370,9 @@ void host_load_parts(Host *h, HostParts parts) {
                 host_load_tasks(h, true);
         else if (todo & HOST_KTHREADS)
                 host_load_v1_kthreads(h);
-        if ((todo & HOST_PARTITION_TREE) && (h->cg.mode == CGROUP_V2 || h->cg.hybrid))
+        if (todo & HOST_PARTITION_TREE) /* both: nothing without a v2 tree */
                 host_cgroup_subtree(h, h->cg.partition, &h->cg.partition_tree);
-        if ((todo & HOST_CGROUP_TREE) && (h->cg.mode == CGROUP_V2 || h->cg.hybrid))
+        if (todo & HOST_CGROUP_TREE)
                 host_cgroup_tree(h, &h->cg.tree);
         if ((todo & HOST_PARTITION_PROCS) && !(h->loaded & HOST_TASKS) && !(todo & HOST_TASKS) && h->tasks_partial &&
             h->cg.partition)
@@ -386,6 +386,10 @@ void host_load_parts(Host *h, HostParts parts) {
                 h->loaded |= HOST_KTHREADS;
         if ((h->loaded & HOST_KTHREADS) && !h->tasks_partial)
                 h->loaded |= HOST_TASKS | HOST_TASK_MASKS; /* every task was read */
+}
+
+bool host_has_v2_tree(const Host *h) {
+        return h->cg.v2_mount != NULL; /* set for v2 and for a hybrid v1 host alike */
 }
 
 void host_set_partition(Host *h, const char *partition) {

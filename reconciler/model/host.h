@@ -256,6 +256,9 @@ void host_cgroup_subtree(const Host *h, const char *rel, StrList *ret);
 void host_cgroup_tree(const Host *h, StrList *ret);
 /* The VMs' cgroup (config host.partition) for HOST_PARTITION_PROCS. */
 void host_set_partition(Host *h, const char *partition);
+/* A cgroup v2 tree is mounted: cgroup v2, or the unified hierarchy beside
+ * v1's (hybrid). PSI keeps a group per cgroup of that tree. */
+bool host_has_v2_tree(const Host *h);
 /* From /proc/version: -EINVAL when it does not say. */
 int host_kernel_version(const Host *h, unsigned *ret_major, unsigned *ret_minor);
 void host_free_tasks(Host *h);

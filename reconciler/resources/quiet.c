@@ -48,10 +48,9 @@ static char *pressure_target(const Host *h, const char *rel) {
         return xasprintf("%s/%s/" CGROUP_PRESSURE, h->cg.v2_mount, rel);
 }
 
-/* PSI has a group per cgroup of the v2 tree: cgroup v2, or the unified
- * hierarchy beside v1's (hybrid). */
-static bool psi_per_cgroup(const Host *h) {
-        return h->cg.mode == CGROUP_V2 || h->cg.hybrid;
+/* The root's: the host-wide PSI. */
+static char *root_pressure_target(const Host *h) {
+        return xasprintf("%s/" CGROUP_PRESSURE, h->cg.v2_mount);
 }
 
 static bool in_vms_tree(const char *rel, const char *partition) {
@@ -64,7 +63,7 @@ static bool in_vms_tree(const char *rel, const char *partition) {
  * the cgroup tree's i - 1th cgroup; NULL for one of the VMs' cgroups. */
 static char *host_group_target(const Host *h, const Config *cfg, size_t i) {
         if (i == 0)
-                return xasprintf("%s/" CGROUP_PRESSURE, h->cg.v2_mount);
+                return root_pressure_target(h);
         if (in_vms_tree(h->cg.tree.v[i - 1], cfg->partition))
                 return NULL;
         return pressure_target(h, h->cg.tree.v[i - 1]);
@@ -77,20 +76,20 @@ static void quiet_observe(const ObserveInput *in, Observed *obs) {
                 return;
         observe_item(in->reader, obs, OP_WRITE, WATCHDOG, NULL);
         observe_item(in->reader, obs, OP_WRITE, STAT_INTERVAL, NULL);
-        if (in->cfg->pressure == MODE_LEAVE || !psi_per_cgroup(h))
+        if (in->cfg->pressure == MODE_LEAVE || !host_has_v2_tree(h))
                 return;
         for (size_t i = 0; i < h->cg.partition_tree.n; i++) {
                 _cleanup_free_ char *t = pressure_target(h, h->cg.partition_tree.v[i]);
                 observe_item(in->reader, obs, OP_WRITE, t, NULL);
         }
-        if (h->cg.partition_tree.n == 0 && h->cg.mode == CGROUP_V2 && !in->cfg->pressure_host) {
-                /* the VMs' cgroup is made in this run: the root's file says
-                 * whether the kernel has the switch (read only, unless
-                 * defaults.pressure: move bounces it below) */
-                _cleanup_free_ char *t = xasprintf("%s/" CGROUP_PRESSURE, h->cg.v2_mount);
+        if ((h->cg.partition_tree.n == 0 && h->cg.mode == CGROUP_V2) || in->cfg->pressure_host) {
+                /* The root's: when the VMs' cgroup is made in this run, it
+                 * says whether the kernel has the switch (read only); with
+                 * defaults.pressure: move it is bounced like the others. */
+                _cleanup_free_ char *t = root_pressure_target(h);
                 observe_item(in->reader, obs, OP_WRITE, t, NULL);
         }
-        for (size_t i = 0; in->cfg->pressure_host && i <= h->cg.tree.n; i++) {
+        for (size_t i = 1; in->cfg->pressure_host && i <= h->cg.tree.n; i++) {
                 _cleanup_free_ char *t = host_group_target(h, in->cfg, i);
                 if (t)
                         observe_item(in->reader, obs, OP_WRITE, t, NULL);
@@ -151,14 +150,14 @@ static void pressure_off(Plan *p, const char *target, const char *from, const ch
 static void plan_pressure(const PlanInput *in, Plan *p, const char *vms) {
         const Host *h = in->host;
 
-        if (in->cfg->pressure == MODE_LEAVE || !psi_per_cgroup(h) || !in->cfg->partition)
+        if (in->cfg->pressure == MODE_LEAVE || !host_has_v2_tree(h) || !in->cfg->partition)
                 return; /* values journaled before go back */
         if (h->cg.partition_tree.n == 0 && h->cg.mode != CGROUP_V2)
                 return; /* hybrid: made by the first VM's scope; the apply after it */
         if (h->cg.partition_tree.n == 0) {
                 /* made in this run (cgroup resource), after which it has the
                  * switch, on, where the root has it */
-                _cleanup_free_ char *root = xasprintf("%s/" CGROUP_PRESSURE, h->cg.v2_mount);
+                _cleanup_free_ char *root = root_pressure_target(h);
                 _cleanup_free_ char *t = pressure_target(h, in->cfg->partition);
                 const char *cur;
 
@@ -197,7 +196,7 @@ static void plan_pressure_host(const PlanInput *in, Plan *p, const char *vms) {
         const Host *h = in->host;
         bool any = false;
 
-        if (!in->cfg->pressure_host || in->cfg->pressure == MODE_LEAVE || !psi_per_cgroup(h) || !shield_reshaped(p))
+        if (!in->cfg->pressure_host || in->cfg->pressure == MODE_LEAVE || !host_has_v2_tree(h) || !shield_reshaped(p))
                 return;
         for (size_t i = 0; i <= h->cg.tree.n; i++) {
                 _cleanup_free_ char *t = host_group_target(h, in->cfg, i);
