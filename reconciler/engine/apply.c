@@ -171,7 +171,7 @@ static void bounce_back(Run *run, const Plan *p) {
                 run->b->pause(run->h, &p->bounce_cpus, p->bounce_ms);
         for (size_t i = 0; i < run->n_bounced; i++) {
                 const Change *c = run->bounced[i];
-                _cleanup_free_ char *detail = NULL, *back = NULL;
+                _cleanup_free_ char *detail = NULL, *ident = ident_of(c);
                 int r = effect_apply(run->b, run->h, c, c->from, &detail);
 
                 if (run->b->checkpoint)
@@ -184,14 +184,11 @@ static void bounce_back(Run *run, const Plan *p) {
                         err_add(run->res, c, "cannot switch back", r, detail);
                         continue;
                 }
-                r = effect_read(run->b, run->h, c->op, c->target, NULL, &back);
-                if (r < 0)
-                        err_add(run->res, c, "cannot read back", r, NULL);
-                else if (!value_equal(c->op, c->target, back, c->from))
-                        strlist_addf(&run->res->errors, "%s: wrote '%s' but it reads back '%s'", c->target, c->from,
-                                     back);
-                else
-                        (void) journal_forget(run->j, c->target);
+                /* read back and forgotten as a restore to `from` is */
+                Change back = *c;
+                back.to = c->from;
+                back.restore = true;
+                record_result(run, &back, ident);
         }
         free(run->bounced);
 }
