@@ -125,10 +125,11 @@ SCOPE = "machine.slice/machine-qemu\\x2d1\\x2dwin10.scope"
 PSI = ["machine.slice", SCOPE, SCOPE + "/libvirt", SCOPE + "/libvirt/vcpu0"]
 
 
-def add_pressure(root, cgroups=PSI, value="1"):
-    """cgroup.pressure (Linux 6.1+) in the VMs' cgroup and a running VM's own."""
+def add_pressure(root, cgroups=PSI, value="1", mount="sys/fs/cgroup"):
+    """cgroup.pressure (Linux 6.1+) in these cgroups ("" = the root), by
+    default the VMs' cgroup and a running VM's own."""
     for rel in cgroups:
-        d = os.path.join(root, "sys/fs/cgroup", rel)
+        d = os.path.join(root, mount, rel)
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "cgroup.pressure"), "w") as f:
             f.write(value + "\n")
@@ -230,13 +231,9 @@ NFV = "machine.slice/machine-qemu\\x2d2\\x2dnfv.scope"
 U_PSI = ["machine.slice", NFV, NFV + "/libvirt", NFV + "/libvirt/vcpu0"]
 
 
-def add_unified_pressure(root, cgroups=U_PSI, value="1"):
+def add_unified_pressure(root, cgroups=U_PSI):
     """cgroup.pressure in the unified hierarchy of a hybrid host, its root's included."""
-    for rel in [""] + cgroups:
-        d = os.path.join(root, U, rel)
-        os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "cgroup.pressure"), "w") as f:
-            f.write(value + "\n")
+    add_pressure(root, [""] + cgroups, mount=U)
 
 
 @check("cgroup v1 with systemd's unified hierarchy: PSI off in that tree's machine.slice and below, revert exact")
@@ -273,10 +270,8 @@ def _():
 HOST_GROUPS = ["", "init.scope", "system.slice", "user.slice"]  # "" = the root (host-wide PSI)
 
 
-def add_host_pressure(root, value="1"):
-    for rel in HOST_GROUPS:
-        with open(os.path.join(root, "sys/fs/cgroup", rel, "cgroup.pressure"), "w") as f:
-            f.write(value + "\n")
+def add_host_pressure(root):
+    add_pressure(root, HOST_GROUPS)
 
 
 def host_target(rel):
