@@ -104,7 +104,7 @@ static HostParts host_parts(const PipelineInput *in) {
         if (in->active->n > 0) {
                 host_set_partition(in->host, in->cfg->partition);
                 return pipeline_host_parts() | (in->brief ? 0 : HOST_REPORT) |
-                       (in->cfg->pressure_host ? HOST_CGROUP_TREE : 0);
+                       (config_pressure_moves(in->cfg) ? HOST_CGROUP_TREE : 0);
         }
         host_load_parts(in->host, HOST_CGROUPS);
         if (!in->journal || in->journal->n_items == in->journal->holes)

@@ -98,12 +98,13 @@ typedef struct Config {
          * vm.stat_interval while shielded (0: the default, QUIET_STAT_INTERVAL, 120 s) */
         Mode watchdog, vmstat;
         /* quiet: PSI accounting in the VMs' cgroup and below (cgroup v2,
-         * cgroup.pressure) off while shielded ("disable": MODE_MOVE), or left */
+         * cgroup.pressure) off while shielded (MODE_MOVE), or left */
         Mode pressure;
-        /* "move": the averaging work of every other cgroup's PSI is moved to
-         * the host's CPUs when the shield forms (switched off, left to
-         * lapse, switched on again from a host CPU) */
-        bool pressure_host;
+        /* "disable": only that. Otherwise ("move", the default) the
+         * averaging work of every other cgroup's PSI is moved to the host's
+         * CPUs when the shield forms (switched off, left to lapse, switched
+         * on again from a host CPU): see config_pressure_moves() */
+        bool pressure_vms_only;
         unsigned vmstat_interval;
         PowerProfile *profiles;
         size_t n_profiles;
@@ -113,6 +114,11 @@ typedef struct Config {
 } Config;
 
 void config_free(Config *c);
+
+/* defaults.pressure: move (the default) */
+static inline bool config_pressure_moves(const Config *c) {
+        return c->pressure != MODE_LEAVE && !c->pressure_vms_only;
+}
 const Vm *config_find_vm(const Config *c, const char *name);
 const PowerProfile *config_find_profile(const Config *c, const char *name);
 const char *activation_to_string(Activation a);

@@ -76,8 +76,8 @@ static int parse_defaults(Parser *p, yaml_node_t *n) {
                         continue;
                 }
                 if (streq(key, "pressure")) {
-                        /* disable: PSI off in the VMs' cgroups while shielded (MODE_MOVE,
-                         * the default); move: that, and the host's groups' averaging
+                        /* disable: PSI off in the VMs' cgroups while shielded (MODE_MOVE);
+                         * move (the default): that, and the host's groups' averaging
                          * work moved off the VMs' CPUs when the shield forms; leave.
                          * Not "off": YAML 1.1 tools read a boolean. */
                         static const char *const pressure[] = { "disable", "move", "leave", NULL };
@@ -85,7 +85,7 @@ static int parse_defaults(Parser *p, yaml_node_t *n) {
                         if ((r = cfg_parse_enum(p, node(p, pair->value), "defaults.pressure", pressure, &v)) < 0)
                                 return r;
                         p->cfg->pressure = v == 2 ? MODE_LEAVE : MODE_MOVE;
-                        p->cfg->pressure_host = v == 1;
+                        p->cfg->pressure_vms_only = v == 0;
                         continue;
                 }
                 Mode *m = streq(key, "irqs")       ? &p->cfg->irqs

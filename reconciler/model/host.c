@@ -370,10 +370,12 @@ void host_load_parts(Host *h, HostParts parts) {
                 host_load_tasks(h, true);
         else if (todo & HOST_KTHREADS)
                 host_load_v1_kthreads(h);
-        if (todo & HOST_PARTITION_TREE) /* both: nothing without a v2 tree */
-                host_cgroup_subtree(h, h->cg.partition, &h->cg.partition_tree);
-        if (todo & HOST_CGROUP_TREE)
+        if (todo & HOST_CGROUP_TREE) /* each: nothing without a v2 tree */
                 host_cgroup_tree(h, &h->cg.tree);
+        if ((todo & HOST_PARTITION_TREE) && ((todo | h->loaded) & HOST_CGROUP_TREE) && h->cg.tree.n)
+                host_cgroup_tree_below(&h->cg.tree, h->cg.partition, &h->cg.partition_tree);
+        else if (todo & HOST_PARTITION_TREE)
+                host_cgroup_subtree(h, h->cg.partition, &h->cg.partition_tree);
         if ((todo & HOST_PARTITION_PROCS) && !(h->loaded & HOST_TASKS) && !(todo & HOST_TASKS) && h->tasks_partial &&
             h->cg.partition)
                 host_load_subtree_procs(h, h->cg.partition);

@@ -207,7 +207,8 @@ typedef enum HostParts {
         /* cgroup v2: the VMs' cgroup and the cgroups below it (a VM's
          * machine scope, libvirt's per-vCPU groups), by name only. */
         HOST_PARTITION_TREE = 1 << 12,
-        /* Every cgroup of the v2 tree (defaults.pressure: move) */
+        /* Every cgroup of the v2 tree, where the kernel has PSI's switch
+         * (defaults.pressure: move); HOST_PARTITION_TREE is then taken from it */
         HOST_CGROUP_TREE = 1 << 13,
         HOST_ALL = 0x3fff,
 } HostParts;
@@ -252,8 +253,13 @@ void host_load_subtree_procs(Host *h, const char *rel);
 /* The cgroup rel (below the v2 mount) and every one below it, parents
  * first, relative to the mount; nothing when rel does not exist. */
 void host_cgroup_subtree(const Host *h, const char *rel, StrList *ret);
-/* Every cgroup below the v2 mount's root, relative to it, parents first. */
+/* Every cgroup below the v2 mount's root, relative to it, parents first;
+ * nothing where the root has no cgroup.pressure (before 6.1, psi=0): the
+ * tree is listed for PSI's switch. */
 void host_cgroup_tree(const Host *h, StrList *ret);
+/* Of such a tree, rel and every cgroup below it, in the same order (what
+ * host_cgroup_subtree() would list, without listing again). */
+void host_cgroup_tree_below(const StrList *tree, const char *rel, StrList *ret);
 /* The VMs' cgroup (config host.partition) for HOST_PARTITION_PROCS. */
 void host_set_partition(Host *h, const char *partition);
 /* A cgroup v2 tree is mounted: cgroup v2, or the unified hierarchy beside

@@ -507,13 +507,28 @@ void host_cgroup_subtree(const Host *h, const char *rel, StrList *ret) {
 }
 
 void host_cgroup_tree(const Host *h, StrList *ret) {
+        _cleanup_free_ char *psi = NULL;
         StrList top = {};
 
-        if (!h->cg.v2_mount || list_subdirs(h->root_fd, h->cg.v2_mount, &top) < 0)
+        if (!h->cg.v2_mount)
+                return;
+        /* listed for PSI's switch alone: none anywhere when the root has none */
+        psi = xasprintf("%s/cgroup.pressure", h->cg.v2_mount);
+        if (!path_exists(h->root_fd, psi) || list_subdirs(h->root_fd, h->cg.v2_mount, &top) < 0)
                 return;
         for (size_t i = 0; i < top.n; i++)
                 subtree_walk(h, top.v[i], 1, ret);
         strlist_free(&top);
+}
+
+void host_cgroup_tree_below(const StrList *tree, const char *rel, StrList *ret) {
+        size_t n = rel ? strlen(rel) : 0;
+
+        if (!n)
+                return;
+        for (size_t i = 0; i < tree->n; i++) /* parents first in both */
+                if (startswith(tree->v[i], rel) && (tree->v[i][n] == '\0' || tree->v[i][n] == '/'))
+                        strlist_add(ret, tree->v[i]);
 }
 
 /* The cgroup rel and every one below it: their processes. */

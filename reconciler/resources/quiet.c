@@ -82,14 +82,14 @@ static void quiet_observe(const ObserveInput *in, Observed *obs) {
                 _cleanup_free_ char *t = pressure_target(h, h->cg.partition_tree.v[i]);
                 observe_item(in->reader, obs, OP_WRITE, t, NULL);
         }
-        if ((h->cg.partition_tree.n == 0 && h->cg.mode == CGROUP_V2) || in->cfg->pressure_host) {
+        if ((h->cg.partition_tree.n == 0 && h->cg.mode == CGROUP_V2) || config_pressure_moves(in->cfg)) {
                 /* The root's: when the VMs' cgroup is made in this run, it
                  * says whether the kernel has the switch (read only); with
                  * defaults.pressure: move it is bounced like the others. */
                 _cleanup_free_ char *t = root_pressure_target(h);
                 observe_item(in->reader, obs, OP_WRITE, t, NULL);
         }
-        for (size_t i = 1; in->cfg->pressure_host && i <= h->cg.tree.n; i++) {
+        for (size_t i = 1; config_pressure_moves(in->cfg) && i <= h->cg.tree.n; i++) {
                 _cleanup_free_ char *t = host_group_target(h, in->cfg, i);
                 if (t)
                         observe_item(in->reader, obs, OP_WRITE, t, NULL);
@@ -196,7 +196,7 @@ static void plan_pressure_host(const PlanInput *in, Plan *p, const char *vms) {
         const Host *h = in->host;
         bool any = false;
 
-        if (!in->cfg->pressure_host || in->cfg->pressure == MODE_LEAVE || !host_has_v2_tree(h) || !shield_reshaped(p))
+        if (!config_pressure_moves(in->cfg) || !host_has_v2_tree(h) || !shield_reshaped(p))
                 return;
         for (size_t i = 0; i <= h->cg.tree.n; i++) {
                 _cleanup_free_ char *t = host_group_target(h, in->cfg, i);

@@ -59,10 +59,10 @@ def _():
     assert [c for c in json.loads(p.stdout)["changes"] if c["kind"] == "quiet"] == []
 
 
-def config_with(defaults):
-    """The desktop example with a defaults section of its own."""
+def config_with(defaults, base=None):
+    """The desktop example (or base) with a defaults section of its own."""
     path = os.path.join(state_dir(), "quiet.yaml")
-    with open(CFG) as src:
+    with open(base or CFG) as src:
         lines = [l for l in src.read().splitlines(True)
                  if not any(l.lstrip().startswith(k + ":") for k in defaults)]
     at = lines.index("defaults:\n") + 1
@@ -70,6 +70,10 @@ def config_with(defaults):
     with open(path, "w") as dst:
         dst.write("".join(lines))
     return path
+
+
+# PSI off in the VMs' cgroups only, the host's groups left alone
+DISABLE = config_with({"pressure": "disable"})
 
 
 def quiet_plan(root, cfg):
@@ -144,7 +148,7 @@ def _():
     root = fixture_copy("i7-4790k")
     add_pressure(root)
     state = state_dir()
-    p = run("--root", root, "--config", CFG, "--libvirt", "no", "plan", "--activate", "win10", "--output", "json")
+    p = run("--root", root, "--config", DISABLE, "--libvirt", "no", "plan", "--activate", "win10", "--output", "json")
     quiet = {c["target"]: (c["from"], c["to"]) for c in json.loads(p.stdout)["changes"] if c["kind"] == "quiet"}
     assert quiet == {f"/sys/fs/cgroup/{rel}/cgroup.pressure": ("1", "0") for rel in PSI}, quiet
     assert run("--root", root, "--config", CFG, "--libvirt", "no", "activate", "win10", state=state).returncode == 0
@@ -206,7 +210,7 @@ def _():
     p = run("--root", root, "--config", cfg, "activate", "guest", "--detailed-exitcodes", state=state)
     assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
     assert pressure(root, "machine.slice") == "0"
-    assert read(root, "sys/fs/cgroup/cgroup.pressure") == "1", "the root's (host-wide PSI) is never written"
+    assert read(root, "sys/fs/cgroup/cgroup.pressure") == "1", "the root's (host-wide PSI) is on again"
     p = run("--root", root, "--config", cfg, "apply", "--detailed-exitcodes", state=state)
     assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
     p = run("--root", root, "--config", cfg, "deactivate", "guest", state=state)
@@ -231,6 +235,10 @@ NFV = "machine.slice/machine-qemu\\x2d2\\x2dnfv.scope"
 U_PSI = ["machine.slice", NFV, NFV + "/libvirt", NFV + "/libvirt/vcpu0"]
 
 
+def numa_with_pressure(value):
+    return config_with({"pressure": value}, NUMA)
+
+
 def add_unified_pressure(root, cgroups=U_PSI):
     """cgroup.pressure in the unified hierarchy of a hybrid host, its root's included."""
     add_pressure(root, [""] + cgroups, mount=U)
@@ -241,17 +249,36 @@ def _():
     root = fixture_copy("xeon-2s")
     add_unified_pressure(root)
     before, state = tree_digest(root), state_dir()
-    p = run("--root", root, "--config", NUMA, "--libvirt", "no", "plan", "--activate", "nfv", "--output", "json")
+    numa = numa_with_pressure("disable")
+    p = run("--root", root, "--config", numa, "--libvirt", "no", "plan", "--activate", "nfv", "--output", "json")
     assert p.returncode == 0, p.stderr
     psi = {c["target"]: (c["from"], c["to"]) for c in json.loads(p.stdout)["changes"]
            if c["target"].endswith("cgroup.pressure")}
     assert psi == {f"/{U}/{rel}/cgroup.pressure": ("1", "0") for rel in U_PSI}, psi
     assert all(c["kind"] == "quiet" for c in json.loads(p.stdout)["changes"] if c["target"] in psi)
+    assert run("--root", root, "--config", numa, "--libvirt", "no", "activate", "nfv", state=state).returncode == 0
+    assert [read(root, f"{U}/{rel}/cgroup.pressure") for rel in U_PSI] == ["0"] * 4
+    assert read(root, f"{U}/cgroup.pressure") == "1", "with disable the root's (host-wide PSI) is never written"
+    assert f"/{U}/cgroup.pressure" not in open(os.path.join(state, "journal")).read()
+    p = run("--root", root, "--config", numa, "--libvirt", "no", "apply", "--detailed-exitcodes", state=state)
+    assert p.returncode == 0, (p.returncode, p.stdout)
+    assert run("--root", root, "--config", numa, "--libvirt", "no", "revert", state=state).returncode == 0
+    assert tree_digest(root) == before
+
+
+@check("cgroup v1 with the unified hierarchy, the default (move): the root's PSI there goes off and on again")
+def _():
+    root = fixture_copy("xeon-2s")
+    add_unified_pressure(root)
+    before, state = tree_digest(root), state_dir()
+    p = run("--root", root, "--config", NUMA, "--libvirt", "no", "plan", "--activate", "nfv", "--output", "json")
+    psi = {c["target"]: (c["from"], c["to"]) for c in json.loads(p.stdout)["changes"]
+           if c["target"].endswith("cgroup.pressure")}
+    assert psi == {f"/{U}/{rel}cgroup.pressure": ("1", "0") for rel in [""] + [r + "/" for r in U_PSI]}, psi
     assert run("--root", root, "--config", NUMA, "--libvirt", "no", "activate", "nfv", state=state).returncode == 0
     assert [read(root, f"{U}/{rel}/cgroup.pressure") for rel in U_PSI] == ["0"] * 4
-    assert read(root, f"{U}/cgroup.pressure") == "1", "the root's (host-wide PSI) is never written"
-    p = run("--root", root, "--config", NUMA, "--libvirt", "no", "apply", "--detailed-exitcodes", state=state)
-    assert p.returncode == 0, (p.returncode, p.stdout)
+    assert read(root, f"{U}/cgroup.pressure") == "1", "on again after the pause"
+    assert f"/{U}/cgroup.pressure" not in open(os.path.join(state, "journal")).read()
     assert run("--root", root, "--config", NUMA, "--libvirt", "no", "revert", state=state).returncode == 0
     assert tree_digest(root) == before
 
@@ -264,7 +291,9 @@ def _():
     p = run("--root", root, "--config", NUMA, "--libvirt", "no", "plan", "--activate", "nfv", "--output", "json")
     assert p.returncode == 0, p.stderr
     changes = json.loads(p.stdout)["changes"]
-    assert changes and not [c for c in changes if "unified" in c["target"]], changes
+    unified = [(c["target"], c["from"], c["to"]) for c in changes if "unified" in c["target"]]
+    # the default (move) bounces the root's; nothing is made or switched off there
+    assert changes and unified == [(f"/{U}/cgroup.pressure", "1", "0")], unified
 
 
 HOST_GROUPS = ["", "init.scope", "system.slice", "user.slice"]  # "" = the root (host-wide PSI)
@@ -278,13 +307,13 @@ def host_target(rel):
     return "/sys/fs/cgroup/" + (rel + "/" if rel else "") + "cgroup.pressure"
 
 
-@check("defaults.pressure: move: every other cgroup's PSI goes off and on again as the shield forms; nothing stays journaled")
+@check("defaults.pressure: move, the default: every other cgroup's PSI goes off and on again as the shield forms; nothing stays journaled")
 def _():
     root = fixture_copy("i7-4790k")
     add_pressure(root, PSI[:1])
     add_host_pressure(root)
-    assert not any(t in quiet_plan(root, CFG) for t in map(host_target, HOST_GROUPS)), "disable leaves them"
-    move = config_with({"pressure": "move"})
+    assert not any(t in quiet_plan(root, DISABLE) for t in map(host_target, HOST_GROUPS)), "disable leaves them"
+    move = CFG  # no defaults.pressure: move
     before, state = tree_digest(root), state_dir()
     p = run("--root", root, "--config", move, "--libvirt", "no", "plan", "--activate", "win10", "--output", "json")
     quiet = {c["target"]: (c["from"], c["to"]) for c in json.loads(p.stdout)["changes"] if c["kind"] == "quiet"}

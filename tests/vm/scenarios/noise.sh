@@ -7,8 +7,9 @@
 # switches, runqueue wait, interrupts on its CPU. The configurations, in one
 # boot: no shield (the probes only pinned), cgroup only (irqs, kthreads,
 # workqueues: leave), on cgroup v1 where Debian's `cset` is installed (the
-# systemd guest) `cset shield --cpu 2-7 --kthread on`, full cpushield, and
-# full cpushield with `defaults.pressure: move`.
+# systemd guest) `cset shield --cpu 2-7 --kthread on`, full cpushield with
+# `defaults.pressure: disable` (PSI off in the VMs' cgroups only), and full
+# cpushield with its defaults (`pressure: move`).
 # Lines "NOISE config=C PROBE ...". Runs in the busybox and the systemd
 # guest alike.
 . /lib/vmlib.sh
@@ -55,14 +56,15 @@ spread_irqs() { # as irqbalance would: round-robin over every CPU
 # A VM's threads live in its scope in machine.slice (libvirt's, made by
 # systemd-machined); on cgroup v1 that scope is in systemd's unified
 # hierarchy beside the cpusets, and pressure stall accounting follows it.
-# In the systemd guest on v1 the probes join such a scope, made before any
-# configuration runs; elsewhere the probes' cgroup is the VMs' own.
+# In the systemd guest the probes join such a scope, made before any
+# configuration runs; in the busybox guest the probes' cgroup is the VMs' own.
 scope='' scope_pid=''
-if [ "$VM_CGROUP" = v1 ] && [ -d $C/unified ] && command -v systemd-run >/dev/null; then
+if command -v systemd-run >/dev/null; then
+    U=$C; [ "$VM_CGROUP" = v1 ] && U=$C/unified
     systemd-run --scope --slice=machine.slice --unit=noise-vm sleep 100000 >/dev/null 2>&1 &
     scope_pid=$!
-    i=0; while [ ! -d $C/unified/machine.slice/noise-vm.scope ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
-    scope=$C/unified/machine.slice/noise-vm.scope/cgroup.procs
+    i=0; while [ ! -d $U/machine.slice/noise-vm.scope ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
+    scope=$U/machine.slice/noise-vm.scope/cgroup.procs
     info "probes in $scope"
 fi
 
@@ -86,7 +88,7 @@ probes() { # $1: config name, $2: cgroup procs file or "", $3: sample (run verif
 wait_probes() { sleep $((SECS + 7)); while pgrep -f "vmhelper probe" >/dev/null 2>&1; do sleep 0.5; done; }
 
 vmcgroup() {
-    if [ "$VM_CGROUP" = v2 ]; then echo $C/machine.slice/cgroup.procs; else echo $C/cpuset/cpushield.vm/tasks; fi
+    if [ "$VM_CGROUP" = v2 ]; then [ -n "$scope" ] || echo $C/machine.slice/cgroup.procs; else echo $C/cpuset/cpushield.vm/tasks; fi
 }
 
 phase none
@@ -111,21 +113,21 @@ if [ "$VM_CGROUP" = v1 ] && command -v cset >/dev/null; then
     cset shield --reset > /tmp/c 2>&1 || sed 's/^/INFO cset reset: /' /tmp/c
 fi
 
+phase disable
+write_config "defaults: {pressure: disable}"
+spread_irqs
+$CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
+probes disable "$(vmcgroup)"
+$CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
+
+# Last, since what it moves stays where it was moved: full cpushield, whose
+# default also moves the other cgroups' PSI averaging to the host's CPUs.
 phase full
 write_config ""
 spread_irqs
 $CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
 probes full "$(vmcgroup)" sample
 $CS verify > /tmp/v 2>&1; info "verify after activate: exit $?"
-$CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
-
-# Last, since what it moves stays where it was moved: full cpushield with
-# the other cgroups' PSI averaging moved to the host's CPUs as well.
-phase move
-write_config "defaults: {pressure: move}"
-spread_irqs
-$CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
-probes move "$(vmcgroup)"
 $CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
 
 kill $stress $scope_pid 2>/dev/null   # by PID: the harness waits for every writer of its pipe
