@@ -338,7 +338,7 @@ def build(args, root):
                 + (" systemd.unified_cgroup_hierarchy=0" if args.cgroup == "v1" else ""),
         boot_id="0b6f3e2a-9c41-4d85-b7a0-e2d51c8f3a96",
         mounts=host.debian_mounts(h, "/dev/nvme0n1p2", 512),
-        cgroup_kw={"root_subtree": "cpu io memory pids", "extra_paths": ["/machine.slice"]}
+        cgroup_kw={"root_subtree": "cpu io memory pids", "extra_paths": ["/machine.slice"], "pressure": True}
         if args.cgroup == "v2" else {"systemd_paths": ["/machine.slice"]})
     threads = sum(1 + len(t.threads) for t in h.tasks)
     kthreads = sum(1 for t in h.tasks if t.kthread)
