@@ -185,6 +185,8 @@ class Host:
                     continue
                 total += 1
                 path = line[q + 1:line.find('"', q + 1)]
+                if "O_PATH" in line:                  # an existence check: opens, reads nothing
+                    continue
                 if not path.startswith("/"):          # relative to the root or the state directory
                     paths[path] += 1
         os.unlink(log)

@@ -101,12 +101,17 @@ void doctor_run(const Host *h, const Config *c, Doctor *d) {
                 power_efficient_wq(h, d);
         if (!cpuset_is_empty(&vm_cpus) && !(cmdline_has(h, "psi", &psi) && streq(psi, "0"))) {
                 if (host_has_v2_tree(h) && c->pressure == MODE_MOVE)
-                        strlist_add(&d->notes, "pressure stall information (PSI) is on: cpushield switches it off "
-                                    "in the VMs' cgroup and those below it while they are shielded (on cgroup v1, "
-                                    "in systemd's unified hierarchy) "
-                                    "(cgroup.pressure, Linux 6.1+; defaults.pressure), whose averaging work would "
-                                    "run on the VMs' CPUs; psi=0 on the kernel command line stops the rest (at "
-                                    "the cost of a reboot, and of PSI for systemd-oomd)");
+                        strlist_addf(&d->notes, "pressure stall information (PSI) is on: cpushield switches it off "
+                                     "in the VMs' cgroup and those below it while they are shielded (on cgroup v1, "
+                                     "in systemd's unified hierarchy) "
+                                     "(cgroup.pressure, Linux 6.1+; defaults.pressure), whose averaging work would "
+                                     "run on the VMs' CPUs%s; psi=0 on the kernel command line stops the rest (at "
+                                     "the cost of a reboot, and of PSI for systemd-oomd)",
+                                     config_pressure_moves(c)
+                                             ? ", and moves the other cgroups' to the host's CPUs as the shield forms "
+                                               "(off for 4.5 s, then on again)"
+                                             : "; with defaults.pressure: disable the other cgroups' averaging work "
+                                               "that ran on a VM's CPU before the shield stays there");
                 else
                         strlist_add(&d->notes, "pressure stall information (PSI) is on: a cgroup's averaging work "
                                     "runs every 2 s on the CPU whose task last woke it, a VM's own vCPU threads "
