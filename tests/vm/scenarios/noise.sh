@@ -5,9 +5,9 @@
 # irqbalance would), one stand-in vCPU per VM CPU busy-loops for a few
 # seconds (after settling 6 s) and reports what the kernel counted: involuntary context
 # switches, runqueue wait, interrupts on its CPU. The configurations, in one
-# boot: no shield (the probes only pinned), cgroup only (irqs, kthreads,
-# workqueues: leave), on cgroup v1 where Debian's `cset` is installed (the
-# systemd guest) `cset shield --cpu 2-7 --kthread on`, full cpushield with
+# boot: no shield (the probes only pinned), on cgroup v1 where Debian's
+# `cset` is installed (the systemd guest) `cset shield --cpu 2-7 --kthread
+# on`, cgroup only (irqs, kthreads, workqueues: leave; pressure: disable), full cpushield with
 # `defaults.pressure: disable` (PSI off in the VMs' cgroups only), and full
 # cpushield with its defaults (`pressure: move`).
 # Lines "NOISE config=C PROBE ...". Runs in the busybox and the systemd
@@ -95,13 +95,6 @@ phase none
 spread_irqs
 probes none ""
 
-phase cgroup-only
-write_config "defaults: {irqs: leave, kthreads: leave, workqueues: leave}"
-spread_irqs
-$CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
-probes cgroup "$(vmcgroup)"
-$CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
-
 if [ "$VM_CGROUP" = v1 ] && command -v cset >/dev/null; then
     phase cset
     spread_irqs
@@ -112,6 +105,13 @@ if [ "$VM_CGROUP" = v1 ] && command -v cset >/dev/null; then
     probes cset $C/cpuset/user/tasks
     cset shield --reset > /tmp/c 2>&1 || sed 's/^/INFO cset reset: /' /tmp/c
 fi
+
+phase cgroup-only
+write_config "defaults: {irqs: leave, kthreads: leave, workqueues: leave, pressure: disable}"
+spread_irqs
+$CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
+probes cgroup "$(vmcgroup)"
+$CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
 
 phase disable
 write_config "defaults: {pressure: disable}"
