@@ -106,29 +106,24 @@ if [ "$VM_CGROUP" = v1 ] && command -v cset >/dev/null; then
     cset shield --reset > /tmp/c 2>&1 || sed 's/^/INFO cset reset: /' /tmp/c
 fi
 
-phase cgroup-only
-write_config "defaults: {irqs: leave, kthreads: leave, workqueues: leave, pressure: disable}"
-spread_irqs
-$CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
-probes cgroup "$(vmcgroup)"
-$CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
+# shielded PHASE CONFIG DEFAULTS [sample]: cpushield activated with these
+# defaults, the probes in the VMs' cgroup, then revert; with "sample",
+# verify --sample inside the window and verify after it.
+shielded() {
+    phase $1
+    write_config "$3"
+    spread_irqs
+    $CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
+    probes $2 "$(vmcgroup)" ${4:-}
+    [ -z "${4:-}" ] || { $CS verify > /tmp/v 2>&1; info "verify after activate: exit $?"; }
+    $CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
+}
 
-phase disable
-write_config "defaults: {pressure: disable}"
-spread_irqs
-$CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
-probes disable "$(vmcgroup)"
-$CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
-
+shielded cgroup-only cgroup "defaults: {irqs: leave, kthreads: leave, workqueues: leave, pressure: disable}"
+shielded disable disable "defaults: {pressure: disable}"
 # Last, since what it moves stays where it was moved: full cpushield, whose
 # default also moves the other cgroups' PSI averaging to the host's CPUs.
-phase full
-write_config ""
-spread_irqs
-$CS activate vm > /tmp/a 2>&1 || sed 's/^/LOG activate: /' /tmp/a
-probes full "$(vmcgroup)" sample
-$CS verify > /tmp/v 2>&1; info "verify after activate: exit $?"
-$CS revert > /tmp/r 2>&1 || sed 's/^/LOG revert: /' /tmp/r
+shielded full full "" sample
 
 kill $stress $scope_pid 2>/dev/null   # by PID: the harness waits for every writer of its pipe
 pass noise-measured
