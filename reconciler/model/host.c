@@ -372,7 +372,7 @@ void host_load_parts(Host *h, HostParts parts) {
                 host_load_v1_kthreads(h);
         if (todo & HOST_CGROUP_TREE) /* each: nothing without a v2 tree */
                 host_cgroup_tree(h, &h->cg.tree);
-        if ((todo & HOST_PARTITION_TREE) && ((todo | h->loaded) & HOST_CGROUP_TREE) && h->cg.tree.n)
+        if ((todo & HOST_PARTITION_TREE) && h->cg.tree.n) /* listed: the VMs' part of it */
                 host_cgroup_tree_below(&h->cg.tree, h->cg.partition, &h->cg.partition_tree);
         else if (todo & HOST_PARTITION_TREE)
                 host_cgroup_subtree(h, h->cg.partition, &h->cg.partition_tree);
