@@ -170,7 +170,9 @@ static bool parse_proc(Cur c, Target *t) {
                 t->irq = v;
                 return true;
         }
-        if (eat_end(&c, "sys/kernel/watchdog_cpumask") || eat_end(&c, "sys/vm/stat_interval")) {
+        if (eat_end(&c, "sys/kernel/watchdog_cpumask") || eat_end(&c, "sys/vm/stat_interval") ||
+            eat_end(&c, "sys/net/ipv4/neigh/default/interval_probe_time_ms") ||
+            eat_end(&c, "sys/net/ipv6/neigh/default/interval_probe_time_ms")) {
                 t->type = TARGET_SYSCTL;
                 return true;
         }

@@ -97,6 +97,11 @@ typedef struct Config {
         /* quiet: the watchdog's CPUs (move: the host's; leave) and
          * vm.stat_interval while shielded (0: the default, QUIET_STAT_INTERVAL, 120 s) */
         Mode watchdog, vmstat;
+        /* quiet: the neighbour tables' managed-entry probe interval
+         * (net.ipv{4,6}.neigh.default.interval_probe_time_ms) while
+         * shielded (0: the default, QUIET_NEIGH_INTERVAL, 120 s), or left */
+        Mode neigh;
+        unsigned neigh_interval;
         /* quiet: PSI accounting in the VMs' cgroup and below (cgroup v2,
          * cgroup.pressure) off while shielded (MODE_MOVE), or left */
         Mode pressure;

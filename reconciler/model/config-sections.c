@@ -42,27 +42,28 @@ static int parse_host(Parser *p, yaml_node_t *n) {
         return 0;
 }
 
-/* defaults.vmstat_interval: seconds, or leave. */
-static int parse_vmstat_interval(Parser *p, yaml_node_t *v) {
+/* defaults.vmstat_interval, defaults.neigh_probe_interval: seconds, or leave. */
+static int parse_interval(Parser *p, yaml_node_t *v, const char *key, Mode *mode, unsigned *ret_secs) {
+        _cleanup_free_ char *what = xasprintf("defaults.%s", key);
         unsigned long secs;
         int r;
 
         if (v->type == YAML_SCALAR_NODE && streq(scalar(v), "leave")) {
-                p->cfg->vmstat = MODE_LEAVE;
+                *mode = MODE_LEAVE;
                 return 0;
         }
-        if ((r = cfg_parse_uint(p, v, "defaults.vmstat_interval", &secs)) < 0)
+        if ((r = cfg_parse_uint(p, v, what, &secs)) < 0)
                 return r;
         if (secs < 1 || secs > 3600)
-                return fail(p, v, "defaults.vmstat_interval must be 'leave' or seconds from 1 to 3600, got %lu", secs);
-        p->cfg->vmstat = MODE_MOVE;
-        p->cfg->vmstat_interval = (unsigned) secs;
+                return fail(p, v, "%s must be 'leave' or seconds from 1 to 3600, got %lu", what, secs);
+        *mode = MODE_MOVE;
+        *ret_secs = (unsigned) secs;
         return 0;
 }
 
 static int parse_defaults(Parser *p, yaml_node_t *n) {
-        static const char *const keys[] = { "irqs", "kthreads", "workqueues", "watchdog", "vmstat_interval", "pressure",
-                                            NULL };
+        static const char *const keys[] = { "irqs", "kthreads", "workqueues", "watchdog", "vmstat_interval",
+                                            "neigh_probe_interval", "pressure", NULL };
         static const char *const modes[] = { "move", "leave", NULL };
         int r;
 
@@ -70,8 +71,10 @@ static int parse_defaults(Parser *p, yaml_node_t *n) {
                 return r;
         FOREACH_PAIR(pair, n) {
                 const char *key = scalar(node(p, pair->key));
-                if (streq(key, "vmstat_interval")) {
-                        if ((r = parse_vmstat_interval(p, node(p, pair->value))) < 0)
+                if (streq(key, "vmstat_interval") || streq(key, "neigh_probe_interval")) {
+                        bool vmstat = streq(key, "vmstat_interval");
+                        if ((r = parse_interval(p, node(p, pair->value), key, vmstat ? &p->cfg->vmstat : &p->cfg->neigh,
+                                                vmstat ? &p->cfg->vmstat_interval : &p->cfg->neigh_interval)) < 0)
                                 return r;
                         continue;
                 }

@@ -57,9 +57,10 @@ const char *percpu_kthread_hint(const char *thread, const char *wq) {
                   "vmstat refresh, every vm.stat_interval (cpushield's quiet resource sets 120 s while shielded)" },
                 { "kworker/", "events", EVENTS_HINT },
                 { "kworker/", "events_power_efficient",
-                  "power-efficient work queued on this CPU (neighbour tables, ...): it re-arms on the same CPU; "
-                  "workqueue.power_efficient=1 at boot makes the queue unbound, and cpushield's workqueue mask then "
-                  "keeps it on the host's CPUs" },
+                  "power-efficient work queued on this CPU (the neighbour tables' managed-entry probes and garbage "
+                  "collection, ...): it re-arms on the same CPU; the probes come every "
+                  "defaults.neigh_probe_interval (120 s) while shielded; workqueue.power_efficient=1 at boot makes "
+                  "the queue unbound, and cpushield's workqueue mask then keeps it on the host's CPUs" },
                 { "kworker/", "events_freezable", EVENTS_HINT },
                 { "kworker/", NULL, "work queued on this CPU" },
                 { "ksoftirqd/", NULL, "softirq work deferred to the thread (timers, RCU)" },

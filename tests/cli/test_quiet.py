@@ -125,6 +125,70 @@ def _():
     assert_bad_default("vmstat_interval", ("0", "3601", "often"), add_sysctls)
 
 
+NEIGH = {f"/proc/sys/net/{ip}/neigh/default/interval_probe_time_ms": ip for ip in ("ipv4", "ipv6")}
+
+
+def add_neigh(root, ms="5000", tables=("ipv4", "ipv6")):
+    """The neighbour tables' managed-entry probe interval (Linux 6.0+), as
+    the kernel shows it in init's network namespace."""
+    for ip in tables:
+        d = os.path.join(root, f"proc/sys/net/{ip}/neigh/default")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "interval_probe_time_ms"), "w") as f:
+            f.write(ms + "\n")
+
+
+def neigh(root, ip):
+    return read(root, f"proc/sys/net/{ip}/neigh/default/interval_probe_time_ms")
+
+
+@check("the neighbour tables' managed-entry probes come every 120 s while shielded; revert gives back 5000 ms")
+def _():
+    root = fixture_copy("i7-4790k")
+    add_neigh(root)
+    before = tree_digest(root)
+    state = state_dir()
+    p = run("--root", root, "--config", CFG, "--libvirt", "no", "plan", "--activate", "win10", "--output", "json")
+    quiet = {c["target"]: (c["from"], c["to"]) for c in json.loads(p.stdout)["changes"] if c["kind"] == "quiet"}
+    assert quiet == {t: ("5000", "120000") for t in NEIGH}, quiet
+    assert run("--root", root, "--config", CFG, "--libvirt", "no", "activate", "win10", state=state).returncode == 0
+    assert [neigh(root, ip) for ip in ("ipv4", "ipv6")] == ["120000", "120000"]
+    journal = open(os.path.join(state, "journal")).read()
+    assert all(t in journal for t in NEIGH), journal
+    # someone sets it back while shielded: drift that apply repairs
+    add_neigh(root, tables=("ipv6",))
+    p = run("--root", root, "--config", CFG, "--libvirt", "no", "apply", "--detailed-exitcodes", state=state)
+    assert p.returncode == 2 and neigh(root, "ipv6") == "120000", (p.returncode, p.stdout)
+    assert run("--root", root, "--config", CFG, "--libvirt", "no", "deactivate", "win10", state=state).returncode == 0
+    assert run("--root", root, "--config", CFG, "--libvirt", "no", "revert", state=state).returncode == 0
+    assert tree_digest(root) == before
+
+
+@check("neighbour probes: a longer interval is kept, IPv6 absent plans IPv4 only, leave and seconds are obeyed")
+def _():
+    root = fixture_copy("i7-4790k")
+    add_neigh(root, ms="600000")
+    assert quiet_plan(root, CFG) == {}
+    root = fixture_copy("i7-4790k")
+    add_neigh(root, tables=("ipv4",))
+    assert quiet_plan(root, CFG) == {"/proc/sys/net/ipv4/neigh/default/interval_probe_time_ms": "120000"}
+    assert quiet_plan(root, config_with({"neigh_probe_interval": 30})) == \
+        {"/proc/sys/net/ipv4/neigh/default/interval_probe_time_ms": "30000"}
+    assert quiet_plan(root, config_with({"neigh_probe_interval": "leave"})) == {}
+    # switched to leave while shielded: apply puts 5000 back
+    state = state_dir()
+    assert run("--root", root, "--config", CFG, "--libvirt", "no", "activate", "win10", state=state).returncode == 0
+    assert neigh(root, "ipv4") == "120000"
+    leave = config_with({"neigh_probe_interval": "leave"})
+    assert run("--root", root, "--config", leave, "--libvirt", "no", "apply", state=state).returncode == 0
+    assert neigh(root, "ipv4") == "5000"
+
+
+@check("a neigh_probe_interval out of range is an error naming the file, line and value")
+def _():
+    assert_bad_default("neigh_probe_interval", ("0", "3601", "often", "-5"), add_neigh)
+
+
 SCOPE = "machine.slice/machine-qemu\\x2d1\\x2dwin10.scope"
 PSI = ["machine.slice", SCOPE, SCOPE + "/libvirt", SCOPE + "/libvirt/vcpu0"]
 

@@ -542,6 +542,7 @@ ParameterizedTestParameters(sample_tasks, kthread_hint) {
                 { "kworker/R", "mm_percpu_wq", "vm.stat_interval" },
                 { "kworker/3:0", "events", "re-arms on the same CPU" },
                 { "kworker/4:1", "events_power_efficient", "workqueue.power_efficient=1" },
+                { "kworker/4:1", "events_power_efficient", "neigh_probe_interval" },
                 { "kworker/4:2", "events_freezable", "offlining and onlining" },
                 { "kworker/4:2", "events_highpri", "work queued on this CPU" },  /* not the events rule */
                 { "kworker/2:1H", "kblockd", "work queued on this CPU" },

@@ -26,6 +26,8 @@
  *       irq N LIST / irq default MASK      smp_affinity_list, default
  *       wq PATH MASK                       workqueue cpumask(_requested)
  *       pmqos PATH VALUE                   per-CPU pm_qos_resume_latency_us
+ *       sysctl PATH VALUE                  watchdog_cpumask, stat_interval, each
+ *                                          neighbour table's interval_probe_time_ms
  *       cgroup-dir DIR                     every directory under CGROUPDIR
  *                                          (default /sys/fs/cgroup)
  *       cgroup PATH VALUE                  cgroup.subtree_control, cpuset.cpus,
@@ -512,6 +514,22 @@ static int do_snapshot(const char *cgroot)
 		if (access(path, F_OK) == 0)
 			printf("pmqos %s %s\n", path, cat(path, buf, sizeof(buf)));
 	}
+	strv_free(&l);
+
+	/* the quiet resource's sysctls; a write to the neighbour tables'
+	 * default reaches every device that has not set its own */
+	strv_add(&l, "/proc/sys/kernel/watchdog_cpumask");
+	strv_add(&l, "/proc/sys/vm/stat_interval");
+	list_dir(&sub, "/proc/sys/net/ipv4/neigh", "", 0);
+	list_dir(&sub, "/proc/sys/net/ipv6/neigh", "", 0);
+	for (size_t i = 0; i < sub.n; i++) {
+		snprintf(path, sizeof(path), "%s/interval_probe_time_ms", sub.v[i]);
+		strv_add(&l, path);
+	}
+	strv_free(&sub);
+	for (size_t i = 0; i < l.n; i++)
+		if (is_file(l.v[i]))
+			printf("sysctl %s %s\n", l.v[i], cat(l.v[i], buf, sizeof(buf)));
 	strv_free(&l);
 
 	walk_dirs(&l, cgroot);

@@ -199,6 +199,11 @@ for f in $W/cpumask $W/cpumask_requested $W/*/cpumask; do
 done
 expect_eq pmqos-vm-cpu "$(cat /sys/devices/system/cpu/cpu5/power/pm_qos_resume_latency_us)" 10
 expect_eq pmqos-host-cpu "$(cat /sys/devices/system/cpu/cpu0/power/pm_qos_resume_latency_us)" 0
+# the neighbour tables' managed-entry probes (6.0+): every 120 s while shielded
+for ip in ipv4 ipv6; do
+    f=/proc/sys/net/$ip/neigh/default/interval_probe_time_ms
+    [ ! -f $f ] || expect_eq neigh-probes-$ip "$(cat $f)" 120000
+done
 
 phase verify
 $CS verify > /tmp/verify 2>&1; rc=$?
