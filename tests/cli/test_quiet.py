@@ -215,17 +215,17 @@ def _():
     p = run("--root", root, "--config", DISABLE, "--libvirt", "no", "plan", "--activate", "win10", "--output", "json")
     quiet = {c["target"]: (c["from"], c["to"]) for c in json.loads(p.stdout)["changes"] if c["kind"] == "quiet"}
     assert quiet == {f"/sys/fs/cgroup/{rel}/cgroup.pressure": ("1", "0") for rel in PSI}, quiet
-    assert run("--root", root, "--config", CFG, "--libvirt", "no", "activate", "win10", state=state).returncode == 0
+    assert run("--root", root, "--config", DISABLE, "--libvirt", "no", "activate", "win10", state=state).returncode == 0
     assert [pressure(root, rel) for rel in PSI] == ["0"] * 4
-    p = run("--root", root, "--config", CFG, "--libvirt", "no", "apply", "--detailed-exitcodes", state=state)
+    p = run("--root", root, "--config", DISABLE, "--libvirt", "no", "apply", "--detailed-exitcodes", state=state)
     assert p.returncode == 0, (p.returncode, p.stdout)
     # someone switches it on again: drift the next apply repairs
     add_pressure(root, [SCOPE], "1")
-    p = run("--root", root, "--config", CFG, "--libvirt", "no", "apply", "--detailed-exitcodes", state=state)
+    p = run("--root", root, "--config", DISABLE, "--libvirt", "no", "apply", "--detailed-exitcodes", state=state)
     assert p.returncode == 2 and pressure(root, SCOPE) == "0", (p.returncode, p.stdout)
     # the VM stops: libvirt removes its cgroups; the VMs' cgroup gets its PSI back
     shutil.rmtree(os.path.join(root, "sys/fs/cgroup", SCOPE))
-    p = run("--root", root, "--config", CFG, "--libvirt", "no", "deactivate", "win10", state=state)
+    p = run("--root", root, "--config", DISABLE, "--libvirt", "no", "deactivate", "win10", state=state)
     assert p.returncode == 0, (p.stdout, p.stderr)
     assert pressure(root, "machine.slice") == "1"
     assert not os.path.exists(os.path.join(state, "journal")), open(os.path.join(state, "journal")).read()
