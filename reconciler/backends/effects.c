@@ -256,16 +256,31 @@ static int move_all(const Backend *b, const Host *h, const char *src_dir, const 
         return 0;
 }
 
+/* Rounds of moving the tasks left in a cgroup out before its rmdir. */
+#define RMDIR_ROUNDS 20
+
 static int apply_mkdir(const Backend *b, const Host *h, const Change *c, const char *value, char **ret_detail) {
         _cleanup_free_ char *parent = NULL;
         int r;
 
         if (streq(value, "(created)"))
                 return b->mkdir_cgroup(h, c->target);
-        /* Give the tasks still inside back to the parent first. */
+        /* Give the tasks still inside back to the parent first. A task
+         * forked meanwhile by one not moved yet is born inside, and rmdir
+         * then fails with EBUSY: on a busy host (a shell loop, a build)
+         * that was most reverts of a cgroup v1 host set. So again with the
+         * tasks that are left, each round taking the children of the last. */
         parent = path_parent(c->target);
-        r = move_all(b, h, c->target, parent, NULL, 0, ret_detail);
-        return r < 0 ? r : b->rmdir_cgroup(h, c->target);
+        for (unsigned round = 1;; round++) {
+                free(*ret_detail);
+                *ret_detail = NULL;
+                r = move_all(b, h, c->target, parent, NULL, 0, ret_detail);
+                if (r < 0)
+                        return r;
+                r = b->rmdir_cgroup(h, c->target);
+                if (r != -EBUSY || round == RMDIR_ROUNDS)
+                        return r;
+        }
 }
 
 static int apply_affinity(const Backend *b, const Host *h, const Change *c, const char *value) {

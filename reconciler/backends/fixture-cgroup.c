@@ -3,8 +3,10 @@
  * controller is enabled, a cgroup is created or removed, a task is moved. */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "backend.h"
+#include "build-config.h"
 #include "fixture-cgroup.h"
 #include "fixture-files.h"
 #include "fs.h"
@@ -150,10 +152,22 @@ int fixture_mkdir_cgroup(const Host *h, const char *dir) {
         return r;
 }
 
+/* Whether a cgroup has tasks: the kernel refuses to remove one that has. */
+static bool populated(const Host *h, const char *dir) {
+        _cleanup_free_ char *f = xasprintf("%s/%s", dir, is_v1_path(h, dir) ? "tasks" : "cgroup.procs");
+        _cleanup_free_ int *ids = NULL;
+        size_t n = 0;
+
+        return read_id_list(h->root_fd, f, &ids, &n) >= 0 && n > 0;
+}
+
 int fixture_rmdir_cgroup(const Host *h, const char *dir) {
         StrList files = {};
-        int r = list_dir(h->root_fd, dir, &files);
+        int r;
 
+        if (populated(h, dir))
+                return -EBUSY;
+        r = list_dir(h->root_fd, dir, &files);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < files.n && r >= 0; i++) {
@@ -220,6 +234,37 @@ static int fixture_move_procs(const Host *h, const char *src_dir, const char *ds
         return 0;
 }
 
+/* Test hook: CPUSHIELD_TEST_FORK_DURING_MOVE=DIR:TID: the first task moved
+ * out of DIR in a run leaves a child TID behind in DIR, as a fork between
+ * the read of DIR's task list and the parent's move does on a busy host;
+ * that child, moved in turn, leaves TID + 1, and so on: FORK_CHAIN
+ * children, each born after the pass that could have taken it (builds with
+ * -Dtest_hooks=false ignore it). */
+#define FORK_CHAIN 3
+static int fork_hook(const Host *h, const char *src_dir, int moved) {
+        static int born;
+        const char *e = HAVE_TEST_HOOKS ? getenv("CPUSHIELD_TEST_FORK_DURING_MOVE") : NULL;
+        const char *colon = e ? strrchr(e, ':') : NULL;
+        int r = 0, base = colon ? atoi(colon + 1) : 0;
+
+        if (!colon || born == FORK_CHAIN || strlen(src_dir) != (size_t) (colon - e) ||
+            strncmp(e, src_dir, strlen(src_dir)) != 0 || (born > 0 && moved != base + born - 1))
+                return 0;
+        const char *lists[] = { is_v1_path(h, src_dir) ? "tasks" : "cgroup.procs", "cgroup.procs" };
+        for (size_t i = 0; i < (is_v1_path(h, src_dir) ? 2u : 1u) && r >= 0; i++) {
+                _cleanup_free_ char *f = xasprintf("%s/%s", src_dir, lists[i]);
+                _cleanup_free_ int *ids = NULL;
+                size_t n = 0;
+                (void) read_id_list(h->root_fd, f, &ids, &n);
+                ids = xrealloc(ids, (n + 1) * sizeof(int));
+                ids[n++] = base + born;
+                qsort(ids, n, sizeof(int), cmp_int);
+                r = write_ids(h, f, ids, n);
+        }
+        born++;
+        return r;
+}
+
 int fixture_move_task(const Host *h, const char *src_dir, const char *dst_dir, int tid) {
         const char *list = is_v1_path(h, dst_dir) ? "tasks" : "cgroup.procs";
         _cleanup_free_ char *sf = xasprintf("%s/%s", src_dir, list), *df = xasprintf("%s/%s", dst_dir, list);
@@ -268,6 +313,8 @@ int fixture_move_task(const Host *h, const char *src_dir, const char *dst_dir, i
                 }
                 r = fixture_write(h, pf, out);
         }
+        if (r >= 0)
+                r = fork_hook(h, src_dir, tid);
         return r < 0 ? r : 0;
 }
 

@@ -201,6 +201,28 @@ def _():
     assert tree_digest(root) == before, tree_diff(os.path.join(FIX, "i7-4790k"), root)
 
 
+@check("revert on a busy v1 host: a child forked into the host set while its tasks move goes back too")
+def _():
+    cfg = os.path.join(EX, "numa-2vm.yaml")
+    root, state = fixture_copy("xeon-2s"), state_dir()
+    before = tree_digest(root)
+    assert cs(root, cfg, "activate", "nfv", state=state).returncode == 0
+    host_set = "/sys/fs/cgroup/cpuset/cpushield.host"
+    assert os.path.isdir(root + host_set)
+    # a task of the host set forks after revert read the set's task list,
+    # and its child does the same in the next pass, and that one's
+    p = cs(root, cfg, "revert", state=state, env={"CPUSHIELD_TEST_FORK_DURING_MOVE": f"{host_set}:4194000"})
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    assert not os.path.exists(root + host_set), "the set is removed once its last task is out"
+    assert not os.path.exists(os.path.join(state, "journal"))
+    children = {"4194000", "4194001", "4194002"}  # each forked while the one before moved
+    for f in ("tasks", "cgroup.procs"):
+        ids = read(root, f"/sys/fs/cgroup/cpuset/{f}").split()
+        assert children <= set(ids), f"the children are back in the root set's {f}"
+        write(root, f"/sys/fs/cgroup/cpuset/{f}", "\n".join(i for i in ids if i not in children))
+    assert tree_digest(root) == before, tree_diff(os.path.join(FIX, "xeon-2s"), root)
+
+
 @check("power: a lowered maximum is raised before the minimum, and both come back")
 def _():
     cfg = os.path.join(EX, "desktop-4790k.yaml")

@@ -260,9 +260,18 @@ fi
 # --- revert ------------------------------------------------------------------
 phase revert
 kill $vmproc $late; wait $vmproc $late 2>/dev/null
+# A busy host: a shell loop forking all the time in a cgroup that revert
+# removes (v1: the host set, where this shell is now; v2: the VMs'). Its
+# children are born there while revert moves their parents out.
+sh -c 'while :; do /bin/true; done' & forker=$!
+[ "$VM_CGROUP" = v1 ] || echo $forker > $C/machine.slice/cgroup.procs
+sleep 1
 out=$($CS --verbose revert 2>&1); rc=$?
 echo "$out" | sed 's/^/LOG /'
 expect_eq revert-exit "$rc" 0
+[ "$VM_CGROUP" = v1 ] && expect_eq v1-forker-back "$(cpuset_of $forker)" "/ "
+[ "$VM_CGROUP" = v1 ] || expect_eq v2-forker-back "$(sed -n 's/^0:://p' /proc/$forker/cgroup)" "/"
+kill $forker; wait $forker 2>/dev/null
 same_as /tmp/before revert-restores-everything
 check pinned-task-back cpulist_eq "$(cpus_allowed $pinned)" 3
 if [ "$VM_CGROUP" = v1 ]; then
