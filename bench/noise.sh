@@ -33,6 +33,9 @@ for kvg in "6.1 v2 busybox" "6.12 v2 busybox" "6.1 v1 busybox" "6.1 v2 systemd" 
         --binary "$build/cpushield" --timeout 1800 --stall 900 --append "cpushield.noise_secs=$secs" > "$log" 2>&1 ||
         { echo "noise: $label failed, see below" >&2; cat "$log" >&2; exit 1; }
     grep '^INFO NOISE ' "$log" | sed "s/^INFO NOISE /kernel=$label /"
+    # the device IRQ lines that still fired on a probe's CPU under full cpushield
+    grep '^INFO NOISE config=full ' "$log" | grep -v ' irqs=-' |
+        sed -n "s/.* cpu=\([0-9]*\) .* irqs=\(.*\)/$label: CPU \1: IRQ \2/p" >> "$out/irqs.txt" || true
     # what verify --sample named during the full configuration's window
     grep '^INFO SAMPLE config=full ' "$log" | sed "s/^INFO SAMPLE config=full /$label: /" |
         grep -E ': (note|noise|      workqueue)' >> "$out/sample.txt" || true
@@ -69,6 +72,9 @@ for k in sorted({k for k, _ in mean}):
                 print(f"- {k}: {c} / {ref}: involuntary switches {ratio(m[0], full[0], ref)}, "
                       f"runqueue wait {ratio(m[1], full[1], ref)}, device IRQs {ratio(m[2], full[2], ref)}")
 PY
+echo
+echo "Device IRQs (line:count) on a probe's CPU in the full configuration's window:"
+cat "$out/irqs.txt" 2>/dev/null || true
 echo
 echo "Named by 'cpushield verify --sample' inside the full configuration's window:"
 cat "$out/sample.txt"

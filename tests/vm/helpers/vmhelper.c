@@ -40,11 +40,13 @@
  *                                    tasks file) if given, pins itself to
  *                                    CPU, busy-loops SECONDS, and prints
  *                                    "PROBE cpu=N secs=S invol=X wait_ns=Y
- *                                    devirq=Z allirq=W": involuntary context
- *                                    switches (/proc/self/status), runqueue
- *                                    wait (/proc/self/schedstat), interrupts
- *                                    on CPU N (numbered rows / all rows of
- *                                    /proc/interrupts) during the loop
+ *                                    devirq=Z allirq=W irqs=L": involuntary
+ *                                    context switches (/proc/self/status),
+ *                                    runqueue wait (/proc/self/schedstat),
+ *                                    interrupts on CPU N (numbered rows / all
+ *                                    rows of /proc/interrupts) during the
+ *                                    loop, L the numbered rows that counted
+ *                                    ("24:3,25:1", or "-")
  *   vmhelper threads N               a process of N+1 threads that sleep
  *                                    until killed (a multi-threaded host
  *                                    process, for the v1 whole-process move)
@@ -641,10 +643,19 @@ static long long run_delay_ns(int fd) {
 }
 
 /* Interrupts taken by CPU cpu: numbered (device) rows and all rows. */
-static void irqs_on(int fd, int cpu, long long *ret_dev, long long *ret_all) {
-	int col = -1, c = 0;
+/* Per device IRQ line (its label, "24" or "NMI"...), the count on the
+ * probe's CPU: which ones fired in the window. */
+#define IRQ_LINES 256
+struct irq_count {
+	char name[16];
+	long long n;
+};
+
+static void irqs_on(int fd, int cpu, long long *ret_dev, long long *ret_all, struct irq_count *lines) {
+	int col = -1, c = 0, k = 0;
 
 	*ret_dev = *ret_all = 0;
+	memset(lines, 0, IRQ_LINES * sizeof *lines);
 	if (pread_all(fd) == 0)
 		return;
 	char *save = NULL, *line = strtok_r(probe_buf, "\n", &save);
@@ -668,6 +679,12 @@ static void irqs_on(int fd, int cpu, long long *ret_dev, long long *ret_all) {
 				*ret_all += v;
 				if (dev)
 					*ret_dev += v;
+				if (dev && k < IRQ_LINES) {
+					size_t l = strspn(line, " ");
+					snprintf(lines[k].name, sizeof lines[k].name, "%.*s",
+						 (int) (colon - line) - (int) l, line + l);
+					lines[k++].n = v;
+				}
 			}
 			p = end;
 		}
@@ -693,6 +710,7 @@ static int do_probe(int cpu, double secs, const char *procs) {
 	struct timespec t0, t;
 	long long inv0, inv1, w0, w1, d0, d1, a0, a1;
 	volatile unsigned long long spin = 0;
+	static struct irq_count irq0[IRQ_LINES], irq1[IRQ_LINES];
 	int status, schedstat, interrupts, mark;
 
 	if (procs) {
@@ -728,7 +746,7 @@ static int do_probe(int cpu, double secs, const char *procs) {
 	marker(mark, cpu, "begin");
 	inv0 = status_field(status, "nonvoluntary_ctxt_switches:");
 	w0 = run_delay_ns(schedstat);
-	irqs_on(interrupts, cpu, &d0, &a0);
+	irqs_on(interrupts, cpu, &d0, &a0, irq0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		for (int i = 0; i < 100000; i++)
@@ -738,10 +756,21 @@ static int do_probe(int cpu, double secs, const char *procs) {
 	inv1 = status_field(status, "nonvoluntary_ctxt_switches:");
 	marker(mark, cpu, "end");
 	w1 = run_delay_ns(schedstat);
-	irqs_on(interrupts, cpu, &d1, &a1);
-	printf("PROBE cpu=%d secs=%.2f invol=%lld wait_ns=%lld devirq=%lld allirq=%lld\n", cpu,
+	irqs_on(interrupts, cpu, &d1, &a1, irq1);
+	/* which device IRQs fired: "irqs=24:3,25:1", or "irqs=-" */
+	char which[512] = "-";
+	size_t len = 0;
+	for (int i = 0; i < IRQ_LINES && irq1[i].name[0]; i++)
+		for (int j = 0; j < IRQ_LINES && irq0[j].name[0]; j++)
+			if (!strcmp(irq0[j].name, irq1[i].name)) {
+				if (irq1[i].n > irq0[j].n && len < sizeof which - 32)
+					len += (size_t) snprintf(which + len, sizeof which - len, "%s%s:%lld",
+								 len ? "," : "", irq1[i].name, irq1[i].n - irq0[j].n);
+				break;
+			}
+	printf("PROBE cpu=%d secs=%.2f invol=%lld wait_ns=%lld devirq=%lld allirq=%lld irqs=%s\n", cpu,
 	       (double) (t.tv_sec - t0.tv_sec) + (double) (t.tv_nsec - t0.tv_nsec) / 1e9, inv1 - inv0, w1 - w0,
-	       d1 - d0, a1 - a0);
+	       d1 - d0, a1 - a0, which);
 	return 0;
 }
 
