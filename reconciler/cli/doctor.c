@@ -112,6 +112,15 @@ void doctor_run(const Host *h, const Config *c, Doctor *d) {
                                                "(off for 4.5 s, then on again)"
                                              : "; with defaults.pressure: disable the other cgroups' averaging work "
                                                "that ran on a VM's CPU before the shield stays there");
+                else if (!host_has_v2_tree(h) && h->cg.mode == CGROUP_V1 && config_pressure_moves(c))
+                        /* the host-wide group (psi_system) is switched only through cgroup2's root */
+                        strlist_add(&d->notes, "pressure stall information (PSI) is on and no cgroup2 is mounted: "
+                                    "the host-wide averaging work runs every 2 s on whichever CPU last queued it, "
+                                    "a VM's included, and stays there while the host is busy (seen in the noise "
+                                    "benchmark's cgroup v1 guest); cpushield moves it as the shield forms only "
+                                    "through cgroup2's root cgroup.pressure: mount cgroup2 as the hybrid layout "
+                                    "does (mount -t cgroup2 none /sys/fs/cgroup/unified), or psi=0 on the kernel "
+                                    "command line stops it (at the cost of a reboot)");
                 else
                         strlist_add(&d->notes, "pressure stall information (PSI) is on: a cgroup's averaging work "
                                     "runs every 2 s on the CPU whose task last woke it, a VM's own vCPU threads "
