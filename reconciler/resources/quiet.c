@@ -131,24 +131,34 @@ static void plan_watchdog(const PlanInput *in, Plan *p) {
         cpuset_free(&want);
 }
 
+/* A sysctl that sets how often some per-CPU work runs: at least want while
+ * shielded, a larger value already set kept. The change (named by the
+ * caller), or NULL when the file is absent or nothing is to change; base:
+ * the value before cpushield's. */
+static Change *plan_at_least(const PlanInput *in, Plan *p, const char *target, unsigned want, const char *vms,
+                             unsigned *ret_base) {
+        const char *cur = observed_or_empty(in->obs, target);
+
+        plan_claim(p, target);
+        if (!cur[0] || safe_atou(plan_baseline(in, target, cur), ret_base) < 0 || *ret_base >= want)
+                return NULL;
+        _cleanup_free_ char *to = xasprintf("%u", want);
+        if (streq(cur, to))
+                return NULL;
+        Change *c = plan_add(p, KIND_QUIET, OP_WRITE, target, cur, to);
+        c->vm = xstrdup(vms);
+        return c;
+}
+
 static void plan_stat_interval(const PlanInput *in, Plan *p, const char *vms) {
-        const char *cur = observed_or_empty(in->obs, STAT_INTERVAL);
-        unsigned base;
-        unsigned want = in->cfg->vmstat_interval ? in->cfg->vmstat_interval : QUIET_STAT_INTERVAL;
+        unsigned base, want = in->cfg->vmstat_interval ? in->cfg->vmstat_interval : QUIET_STAT_INTERVAL;
+        Change *c;
 
         if (in->cfg->vmstat == MODE_LEAVE)
                 return; /* a value journaled before goes back */
-        plan_claim(p, STAT_INTERVAL);
-        if (!cur[0] ||
-            safe_atou(plan_baseline(in, STAT_INTERVAL, cur), &base) < 0 || base >= want)
-                return;
-        _cleanup_free_ char *to = xasprintf("%u", want);
-        if (!streq(cur, to)) {
-                Change *c = plan_add(p, KIND_QUIET, OP_WRITE, STAT_INTERVAL, cur, to);
+        if ((c = plan_at_least(in, p, STAT_INTERVAL, want, vms, &base)))
                 c->name = base == 1 ? xasprintf("vmstat refresh every %u s instead of every second", want)
                                     : xasprintf("vmstat refresh every %u s instead of every %u s", want, base);
-                c->vm = xstrdup(vms);
-        }
 }
 
 /* Each neighbour table's managed-entry work re-arms itself every
@@ -157,26 +167,15 @@ static void plan_stat_interval(const PlanInput *in, Plan *p, const char *vms) {
  * kworker there twice every 10 s. Nothing moves it but CPU hotplug; a
  * longer interval makes it rare. */
 static void plan_neigh_interval(const PlanInput *in, Plan *p, const char *vms) {
-        unsigned secs = in->cfg->neigh_interval ? in->cfg->neigh_interval : QUIET_NEIGH_INTERVAL;
+        unsigned base, secs = in->cfg->neigh_interval ? in->cfg->neigh_interval : QUIET_NEIGH_INTERVAL;
+        Change *c;
 
         if (in->cfg->neigh == MODE_LEAVE)
                 return; /* values journaled before go back */
-        for (size_t i = 0; i < ELEMENTSOF(neigh_intervals); i++) {
-                const char *t = neigh_intervals[i];
-                const char *cur = observed_or_empty(in->obs, t);
-                unsigned base;
-
-                plan_claim(p, t);
-                if (!cur[0] || safe_atou(plan_baseline(in, t, cur), &base) < 0 || base >= secs * 1000u)
-                        continue; /* no such table or knob, or already as rare */
-                _cleanup_free_ char *to = xasprintf("%u", secs * 1000u);
-                if (streq(cur, to))
-                        continue;
-                Change *c = plan_add(p, KIND_QUIET, OP_WRITE, t, cur, to);
-                c->name = xasprintf("%s neighbour table's managed-entry probes every %u s instead of every %u ms",
-                                    i == 0 ? "IPv4 (ARP)" : "IPv6", secs, base);
-                c->vm = xstrdup(vms);
-        }
+        for (size_t i = 0; i < ELEMENTSOF(neigh_intervals); i++)
+                if ((c = plan_at_least(in, p, neigh_intervals[i], secs * 1000u, vms, &base)))
+                        c->name = xasprintf("%s neighbour table's managed-entry probes every %u s instead of "
+                                            "every %u ms", i == 0 ? "IPv4 (ARP)" : "IPv6", secs, base);
 }
 
 static void pressure_off(Plan *p, const char *target, const char *from, const char *rel, const char *vms) {
