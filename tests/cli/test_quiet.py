@@ -7,21 +7,20 @@ import json
 import os
 import shutil
 
-from common import EX, check, finish, fixture_copy, run, state_dir, tree_digest
+from common import EX, check, finish, fixture_copy, read, run, state_dir, tree_digest, write
 
 CFG = os.path.join(EX, "desktop-4790k.yaml")  # host 0,4; win10 1-3,5-7
 
 
+def put(root, rel, value):
+    """A kernel file below root, its directories made: VALUE and a newline."""
+    os.makedirs(os.path.join(root, os.path.dirname(rel)), exist_ok=True)
+    write(root, rel, value)
+
+
 def add_sysctls(root, watchdog="0-7", interval="1"):
-    for rel, v in (("proc/sys/kernel/watchdog_cpumask", watchdog), ("proc/sys/vm/stat_interval", interval)):
-        os.makedirs(os.path.join(root, os.path.dirname(rel)), exist_ok=True)
-        with open(os.path.join(root, rel), "w") as f:
-            f.write(v + "\n")
-
-
-def read(root, rel):
-    with open(os.path.join(root, rel)) as f:
-        return f.read().strip()
+    put(root, "proc/sys/kernel/watchdog_cpumask", watchdog)
+    put(root, "proc/sys/vm/stat_interval", interval)
 
 
 @check("activate narrows the watchdog and slows vmstat; revert restores both")
@@ -132,10 +131,7 @@ def add_neigh(root, ms="5000", tables=("ipv4", "ipv6")):
     """The neighbour tables' managed-entry probe interval (Linux 6.0+), as
     the kernel shows it in init's network namespace."""
     for ip in tables:
-        d = os.path.join(root, f"proc/sys/net/{ip}/neigh/default")
-        os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "interval_probe_time_ms"), "w") as f:
-            f.write(ms + "\n")
+        put(root, f"proc/sys/net/{ip}/neigh/default/interval_probe_time_ms", ms)
 
 
 def neigh(root, ip):
@@ -197,10 +193,7 @@ def add_pressure(root, cgroups=PSI, value="1", mount="sys/fs/cgroup"):
     """cgroup.pressure (Linux 6.1+) in these cgroups ("" = the root), by
     default the VMs' cgroup and a running VM's own."""
     for rel in cgroups:
-        d = os.path.join(root, mount, rel)
-        os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "cgroup.pressure"), "w") as f:
-            f.write(value + "\n")
+        put(root, os.path.join(mount, rel, "cgroup.pressure"), value)
 
 
 def pressure(root, rel):
@@ -267,8 +260,7 @@ def _():
     cfg = os.path.join(state_dir(), "cloud.yaml")
     with open(cfg, "w") as f:
         f.write("host: {cpus: 0}\nvms:\n  guest: {cpus: 1, activation: manual}\n")
-    with open(os.path.join(root, "sys/fs/cgroup/cgroup.pressure"), "w") as f:
-        f.write("1\n")
+    add_pressure(root, [""])
     assert not os.path.exists(os.path.join(root, "sys/fs/cgroup/machine.slice"))
     before, state = tree_digest(root), state_dir()
     p = run("--root", root, "--config", cfg, "activate", "guest", "--detailed-exitcodes", state=state)
@@ -431,9 +423,7 @@ def _():
     add_pressure(root, PSI[:1])
     add_host_pressure(root)
     job = "system.slice/cron-job.scope"
-    os.makedirs(os.path.join(root, "sys/fs/cgroup", job))
-    with open(os.path.join(root, "sys/fs/cgroup", job, "cgroup.pressure"), "w") as f:
-        f.write("1\n")
+    add_pressure(root, [job])
     state = state_dir()
     p = run("--root", root, "--config", config_with({"pressure": "move"}), "--libvirt", "no", "activate", "win10",
             state=state, env={"CPUSHIELD_TEST_PAUSE_RMDIR": f"/sys/fs/cgroup/{job}"})
