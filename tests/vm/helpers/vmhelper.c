@@ -466,6 +466,31 @@ static int is_cgroup_file(const char *name)
 	       !strcmp(name, "cpuset.mems") || !strcmp(name, "cpuset.cpus.partition");
 }
 
+/* DIR/SUB/FILE for each subdirectory SUB of DIR, in name order. */
+static void add_in_each(struct strv *out, const char *dir, const char *file)
+{
+	struct strv sub = { 0 };
+	char path[4096];
+
+	list_dir(&sub, dir, "", 0);
+	for (size_t i = 0; i < sub.n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", sub.v[i], file);
+		strv_add(out, path);
+	}
+	strv_free(&sub);
+}
+
+/* "TAG PATH VALUE" for each of files that exists; then empties files. */
+static void print_files(const char *tag, struct strv *files)
+{
+	static char buf[65536];
+
+	for (size_t i = 0; i < files->n; i++)
+		if (is_file(files->v[i]))
+			printf("%s %s %s\n", tag, files->v[i], cat(files->v[i], buf, sizeof(buf)));
+	strv_free(files);
+}
+
 static int do_snapshot(const char *cgroot)
 {
 	static char buf[65536], allowed[8192], cg[4096];
@@ -495,20 +520,10 @@ static int do_snapshot(const char *cgroot)
 	strv_free(&l);
 	printf("irq default %s\n", cat("/proc/irq/default_smp_affinity", buf, sizeof(buf)));
 
-	const char *wq = "/sys/devices/virtual/workqueue";
 	strv_add(&l, "/sys/devices/virtual/workqueue/cpumask");
 	strv_add(&l, "/sys/devices/virtual/workqueue/cpumask_requested");
-	struct strv sub = { 0 };
-	list_dir(&sub, wq, "", 0);
-	for (size_t i = 0; i < sub.n; i++) {
-		snprintf(path, sizeof(path), "%s/cpumask", sub.v[i]);
-		strv_add(&l, path);
-	}
-	strv_free(&sub);
-	for (size_t i = 0; i < l.n; i++)
-		if (is_file(l.v[i]))
-			printf("wq %s %s\n", l.v[i], cat(l.v[i], buf, sizeof(buf)));
-	strv_free(&l);
+	add_in_each(&l, "/sys/devices/virtual/workqueue", "cpumask");
+	print_files("wq", &l);
 
 	list_dir(&l, "/sys/devices/system/cpu", "cpu", 0);
 	for (size_t i = 0; i < l.n; i++) {
@@ -522,17 +537,9 @@ static int do_snapshot(const char *cgroot)
 	 * default reaches every device that has not set its own */
 	strv_add(&l, "/proc/sys/kernel/watchdog_cpumask");
 	strv_add(&l, "/proc/sys/vm/stat_interval");
-	list_dir(&sub, "/proc/sys/net/ipv4/neigh", "", 0);
-	list_dir(&sub, "/proc/sys/net/ipv6/neigh", "", 0);
-	for (size_t i = 0; i < sub.n; i++) {
-		snprintf(path, sizeof(path), "%s/interval_probe_time_ms", sub.v[i]);
-		strv_add(&l, path);
-	}
-	strv_free(&sub);
-	for (size_t i = 0; i < l.n; i++)
-		if (is_file(l.v[i]))
-			printf("sysctl %s %s\n", l.v[i], cat(l.v[i], buf, sizeof(buf)));
-	strv_free(&l);
+	add_in_each(&l, "/proc/sys/net/ipv4/neigh", "interval_probe_time_ms");
+	add_in_each(&l, "/proc/sys/net/ipv6/neigh", "interval_probe_time_ms");
+	print_files("sysctl", &l);
 
 	walk_dirs(&l, cgroot);
 	strv_sort(&l);
