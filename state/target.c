@@ -301,6 +301,10 @@ int target_parse_n(const char *s, size_t n, Target *ret) {
         else if (eat_end(&c, "irqbalance:banned_cpus")) {
                 t.type = TARGET_IRQBALANCE;
                 ok = true;
+        } else if (eat_end(&c, CGROUP2_UNMOUNTED "/cgroup.pressure")) {
+                t.type = TARGET_CGROUP2_ROOT;
+                memcpy(t.file, "cgroup.pressure", sizeof "cgroup.pressure");
+                ok = true;
         }
         if (!ok)
                 return -EINVAL;
@@ -320,6 +324,7 @@ static const char *const type_names[_TARGET_TYPE_MAX] = {
         [TARGET_TASK] = "task",             [TARGET_CPU_POWER] = "cpu-power", [TARGET_CPUFREQ] = "cpufreq",
         [TARGET_WORKQUEUE] = "workqueue",   [TARGET_UNIT] = "unit",       [TARGET_LIBVIRT] = "libvirt",
         [TARGET_SYSCTL] = "sysctl",         [TARGET_IRQBALANCE] = "irqbalance",
+        [TARGET_CGROUP2_ROOT] = "cgroup2-root",
 };
 
 static const char *const kind_names[_TARGET_KIND_MAX] = {
@@ -421,7 +426,8 @@ int target_check_kind(const char *kind_op, const Target *t, TargetKind *ret_kind
                 ok = t->type == TARGET_LIBVIRT && o == TARGET_OP_LIBVIRT_PIN;
                 break;
         case TARGET_KIND_QUIET:
-                ok = (t->type == TARGET_SYSCTL || (t->type == TARGET_CGROUP && file_is(t, "cgroup.pressure"))) &&
+                ok = (t->type == TARGET_SYSCTL || t->type == TARGET_CGROUP2_ROOT ||
+                      (t->type == TARGET_CGROUP && file_is(t, "cgroup.pressure"))) &&
                      o == TARGET_OP_WRITE;
                 break;
         case TARGET_KIND_IRQBALANCE:

@@ -22,12 +22,16 @@
  *   /sys/devices/virtual/workqueue/{cpumask,cpumask_requested,NAME/cpumask}
  *   /proc/sys/kernel/watchdog_cpumask, /proc/sys/vm/stat_interval
  *   irqbalance:banned_cpus
+ *   cgroup2:/cgroup.pressure   the cgroup2 hierarchy's root where no cgroup2
+ *                              is mounted (reached through a mount of
+ *                              cpushield's own that no process sees)
  *   systemd:UNIT/AllowedCPUs
  *   libvirt:DOMAIN/{vcpuN,emulator,iothreadN}
  */
 
 #define TARGET_MAX 4096     /* PATH_MAX: no target is longer */
 #define CGROUP_MOUNT "/sys/fs/cgroup"
+#define CGROUP2_UNMOUNTED "cgroup2:" /* followed by a path below that root */
 #define UNIT_NAME_MAX 255   /* systemd's UNIT_NAME_MAX - 1 */
 #define DOMAIN_NAME_MAX 255
 
@@ -43,6 +47,7 @@ typedef enum TargetType {
         TARGET_LIBVIRT,         /* libvirt:DOMAIN/... */
         TARGET_SYSCTL,          /* /proc/sys/kernel/watchdog_cpumask, /proc/sys/vm/stat_interval */
         TARGET_IRQBALANCE,      /* irqbalance:banned_cpus */
+        TARGET_CGROUP2_ROOT,    /* cgroup2:/cgroup.pressure (no cgroup2 mounted) */
         _TARGET_TYPE_MAX,
         _TARGET_TYPE_INVALID = -EINVAL,
 } TargetType;

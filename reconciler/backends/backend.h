@@ -15,7 +15,14 @@
  * host only through it. */
 typedef struct Backend {
         const char *name;
+        /* Files below the root; a path CGROUP2_UNMOUNTED "/FILE" is FILE in
+         * the cgroup2 hierarchy's root where no cgroup2 is mounted (see
+         * cgroup2_root). */
         int (*write_file)(const Host *h, const char *path, const char *value);
+        /* A new descriptor of that root (the caller closes it), or -errno:
+         * the kernel's through a mount nobody else sees, a fixture tree's
+         * /.fixture/cgroup2. */
+        int (*cgroup2_root)(const Host *h);
         int (*enable_cpuset)(const Host *h, const char *subtree_file, bool enable);
         int (*mkdir_cgroup)(const Host *h, const char *dir);
         int (*rmdir_cgroup)(const Host *h, const char *dir);

@@ -97,7 +97,12 @@ int effect_read(const Backend *b, const Host *h, ChangeOp op, const char *target
                 /* 6.6+: cpumask shows the request minus isolated CPUs; the request is what we set */
                 if (streq(target, WQ_MASK) && h->has_wq_requested)
                         target = WQ_REQUESTED;
-                r = one_record(target) ? read_small_attr(h->root_fd, target, &s) : read_attr(h->root_fd, target, &s);
+                if (startswith(target, CGROUP2_UNMOUNTED)) {
+                        _cleanup_close_ int fd = b->cgroup2_root ? b->cgroup2_root(h) : -ENOENT;
+                        r = fd < 0 ? fd : read_small_attr(fd, target + strlen(CGROUP2_UNMOUNTED), &s);
+                } else
+                        r = one_record(target) ? read_small_attr(h->root_fd, target, &s)
+                                               : read_attr(h->root_fd, target, &s);
                 if (r >= 0) {
                         char *t = strstrip(s);
                         memmove(s, t, strlen(t) + 1);

@@ -87,7 +87,20 @@ static void fixture_pause(const Host *h, const CpuSet *cpus, unsigned ms) {
                 (void) fixture_rmdir_cgroup(h, dir);
 }
 
+/* The cgroup2 hierarchy's root where the tree mounts no cgroup2, as a
+ * mount of it would show (the kernel backend's is a mount only the run
+ * sees): only this backend reads it. */
+#define FIXTURE_CGROUP2 "/.fixture/cgroup2"
+
+static int fixture_cgroup2_root(const Host *h) {
+        return root_openat(h->root_fd, FIXTURE_CGROUP2, O_RDONLY | O_DIRECTORY, 0);
+}
+
 static int fixture_write_file(const Host *h, const char *path, const char *value) {
+        if (startswith(path, CGROUP2_UNMOUNTED)) {
+                _cleanup_free_ char *p = xasprintf(FIXTURE_CGROUP2 "%s", path + strlen(CGROUP2_UNMOUNTED));
+                return write_line(h, p, value);
+        }
         if (startswith(path, "/proc/irq/") && endswith(path, "/smp_affinity_list"))
                 return write_irq_affinity(h, path, value);
         if (streq(path, WQ_MASK) && h->has_wq_requested) {
@@ -192,6 +205,7 @@ static int fixture_unit_write(const Host *h, const char *unit, const CpuSet *cpu
 const Backend backend_fixture = {
         .name = "fixture",
         .write_file = fixture_write_file,
+        .cgroup2_root = fixture_cgroup2_root,
         .enable_cpuset = fixture_enable_cpuset,
         .mkdir_cgroup = fixture_mkdir_cgroup,
         .rmdir_cgroup = fixture_rmdir_cgroup,

@@ -9,12 +9,21 @@
 #include <time.h>
 
 #include "backend.h"
+#include "cgroup2-mount.h"
 #include "fs.h"
 #include "irqbalance.h"
 #include "libvirt.h"
 #include "systemd.h"
 
+static int kernel_cgroup2_root(const Host *h) {
+        return cgroup2_root_open(h->root_fd);
+}
+
 static int kernel_write_file(const Host *h, const char *path, const char *value) {
+        if (startswith(path, CGROUP2_UNMOUNTED)) {
+                _cleanup_close_ int fd = kernel_cgroup2_root(h);
+                return fd < 0 ? fd : write_attr(fd, path + strlen(CGROUP2_UNMOUNTED), value);
+        }
         return write_attr(h->root_fd, path, value);
 }
 
@@ -141,6 +150,7 @@ static int kernel_finish(const Host *h, char **ret_detail) {
 const Backend backend_kernel = {
         .name = "kernel",
         .write_file = kernel_write_file,
+        .cgroup2_root = kernel_cgroup2_root,
         .enable_cpuset = kernel_enable_cpuset,
         .mkdir_cgroup = kernel_mkdir_cgroup,
         .rmdir_cgroup = kernel_rmdir_cgroup,

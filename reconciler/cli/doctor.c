@@ -117,10 +117,12 @@ void doctor_run(const Host *h, const Config *c, Doctor *d) {
                         strlist_add(&d->notes, "pressure stall information (PSI) is on and no cgroup2 is mounted: "
                                     "the host-wide averaging work runs every 2 s on whichever CPU last queued it, "
                                     "a VM's included, and stays there while the host is busy (seen in the noise "
-                                    "benchmark's cgroup v1 guest); cpushield moves it as the shield forms only "
-                                    "through cgroup2's root cgroup.pressure: mount cgroup2 as the hybrid layout "
-                                    "does (mount -t cgroup2 none /sys/fs/cgroup/unified), or psi=0 on the kernel "
-                                    "command line stops it (at the cost of a reboot)");
+                                    "benchmark's cgroup v1 guest); cpushield moves it to the host's CPUs as the "
+                                    "shield forms through cgroup2's root cgroup.pressure (cgroup2:/cgroup.pressure, "
+                                    "off for 4.5 s, then on), which it reaches through a mount of cgroup2 that "
+                                    "only its own run sees (Linux 5.2+); from then on /proc/PID/cgroup lists the "
+                                    "cgroup2 hierarchy (0::/) as on a hybrid host. psi=0 on the kernel command "
+                                    "line stops the work (at the cost of a reboot)");
                 else
                         strlist_add(&d->notes, "pressure stall information (PSI) is on: a cgroup's averaging work "
                                     "runs every 2 s on the CPU whose task last woke it, a VM's own vCPU threads "

@@ -394,6 +394,10 @@ bool host_has_v2_tree(const Host *h) {
         return h->cg.v2_mount != NULL; /* set for v2 and for a hybrid v1 host alike */
 }
 
+bool host_v2_unmounted(const Host *h) {
+        return h->cg.mode == CGROUP_V1 && !h->cg.v2_mount;
+}
+
 void host_set_partition(Host *h, const char *partition) {
         free(h->cg.partition);
         h->cg.partition = xstrdup(partition);

@@ -265,6 +265,9 @@ void host_set_partition(Host *h, const char *partition);
 /* A cgroup v2 tree is mounted: cgroup v2, or the unified hierarchy beside
  * v1's (hybrid). PSI keeps a group per cgroup of that tree. */
 bool host_has_v2_tree(const Host *h);
+/* cgroup v1 with no cgroup2 mounted (legacy): the cgroup2 hierarchy has
+ * only its root, reached as CGROUP2_UNMOUNTED (backends/cgroup2-mount.c). */
+bool host_v2_unmounted(const Host *h);
 /* From /proc/version: -EINVAL when it does not say. */
 int host_kernel_version(const Host *h, unsigned *ret_major, unsigned *ret_minor);
 void host_free_tasks(Host *h);

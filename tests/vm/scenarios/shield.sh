@@ -231,6 +231,20 @@ if [ "$VM_CGROUP" = v2 ] && [ -f $C/cgroup.pressure ]; then
     rmdir $C/machine.slice/vm.scope
 fi
 
+# cgroup v1 with no cgroup2 mounted (this guest's v1 layout): the host-wide
+# PSI's switch is the cgroup2 root's cgroup.pressure, which the activate
+# reached through a mount of its own, switched off and on again; nothing of
+# that mount is left in this namespace, and the switch is on. Read here
+# through a mount in a private namespace of a child's.
+if [ "$VM_CGROUP" = v1 ] && ! grep -q ' cgroup2 ' /proc/mounts && [ -e /proc/pressure/cpu ]; then
+    phase pressure-v1
+    expect_eq psi-root-bounced "$(echo "$out" | grep -c 'cgroup2:/cgroup.pressure.*1 -> 0')" 1
+    check psi-no-mount-left sh -c "! grep -q cgroup2 /proc/mounts"
+    d=$(mktemp -d)
+    expect_eq psi-root-on "$(unshare -m sh -c "mount -t cgroup2 none $d && cat $d/cgroup.pressure")" 1
+    rmdir "$d"
+fi
+
 # --- verify --sample: what did run on the VM's CPUs ---------------------------
 # A movable NIC interrupt put back onto a VM CPU by hand, and the NIC fed
 # frames: the sample names it as the first noise and exits 1; once apply
