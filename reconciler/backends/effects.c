@@ -261,8 +261,66 @@ static int move_all(const Backend *b, const Host *h, const char *src_dir, const 
         return 0;
 }
 
-/* Rounds of moving the tasks left in a cgroup out before its rmdir. */
+/* Rounds of moving the tasks left in a cgroup out before its rmdir, and of
+ * moving the user tasks born in the root set while it was emptied. */
 #define RMDIR_ROUNDS 20
+#define BORN_ROUNDS 20
+
+/* A user task the host read did not list: born since (a fork by a task not
+ * moved yet, or after the read). A new kernel thread stays: v1 cannot
+ * attach the per-CPU ones, and the kthread module places the others. */
+static bool born_user_task(const Host *h, int tid) {
+        _cleanup_free_ char *dir = NULL, *path = NULL, *stat = NULL;
+        Task t = {};
+        bool user;
+
+        if (host_find_task(h, tid))
+                return false;
+        dir = procfs_task_dir(h, tid);
+        path = xasprintf("%s/stat", dir);
+        if (read_small_attr(h->root_fd, path, &stat) < 0 || procfs_parse_stat(stat, &t) < 0) {
+                free(t.comm);
+                return false; /* gone already */
+        }
+        user = !task_is_kthread(&t);
+        free(t.comm);
+        return user;
+}
+
+/* cgroup v1, after the root set's user tasks moved to the host set: a
+ * child forked by one of them before it moved was born in the root set,
+ * on every CPU, the VMs' included, until the next run (seen beside a
+ * forking loop in the 6.1 guest). Each round moves those born since the
+ * last, so a chain of forks is followed until none is left. */
+static void move_born(const Backend *b, const Host *h, const char *src_dir, const char *dst_dir, char **ret_detail) {
+        _cleanup_free_ char *src_file = xasprintf("%s/tasks", src_dir);
+        _cleanup_free_ int *tried = NULL;
+        size_t n_tried = 0;
+
+        for (unsigned round = 0; round < BORN_ROUNDS; round++) {
+                _cleanup_free_ int *ids = NULL;
+                _cleanup_free_ char *detail = NULL;
+                size_t n = 0, k = 0;
+
+                if (read_id_list(h->root_fd, src_file, &ids, &n) < 0)
+                        return;
+                for (size_t i = 0; i < n; i++) {
+                        bool seen = false;
+                        for (size_t j = 0; j < n_tried && !seen; j++)
+                                seen = tried[j] == ids[i];
+                        if (!seen && born_user_task(h, ids[i]))
+                                ids[k++] = ids[i];
+                }
+                if (k == 0)
+                        return;
+                tried = xrealloc(tried, (n_tried + k) * sizeof(int));
+                memcpy(tried + n_tried, ids, k * sizeof(int));
+                n_tried += k;
+                (void) move_all(b, h, src_dir, dst_dir, ids, k, &detail);
+                if (detail && !*ret_detail)
+                        *ret_detail = TAKE_PTR(detail);
+        }
+}
 
 static int apply_mkdir(const Backend *b, const Host *h, const Change *c, const char *value, char **ret_detail) {
         _cleanup_free_ char *parent = NULL;
@@ -341,8 +399,12 @@ int effect_apply(const Backend *b, const Host *h, const Change *c, const char *v
         case OP_MOVE_TASKS:
                 /* target DEST/tasks; value: the cgroup the tasks go to */
                 dest = path_parent(c->target);
-                if (streq(value, dest))
-                        return move_all(b, h, c->from ? c->from : "", dest, c->pids, c->n_pids, ret_detail);
+                if (streq(value, dest)) {
+                        int r = move_all(b, h, c->from ? c->from : "", dest, c->pids, c->n_pids, ret_detail);
+                        if (r >= 0 && c->from && is_v1_path(h, dest) && is_v1_path(h, c->from))
+                                move_born(b, h, c->from, dest, ret_detail);
+                        return r;
+                }
                 return move_all(b, h, dest, value, NULL, 0, ret_detail); /* back: every task of DEST */
         case OP_LIBVIRT_PIN:
                 return apply_pin(b, c, value, ret_detail);

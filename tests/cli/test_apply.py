@@ -223,6 +223,47 @@ def _():
     assert tree_digest(root) == before, tree_diff(os.path.join(FIX, "xeon-2s"), root)
 
 
+def newborn(root, tid, kthread=False):
+    """/proc/TID of a task born while activate runs: a copy of sshd's, or a
+    kernel thread (PF_KTHREAD in its stat flags, a child of kthreadd)."""
+    src, dst = os.path.join(root, "proc/1000"), os.path.join(root, f"proc/{tid}")
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("task"))
+    f = open(os.path.join(dst, "stat")).read().split(" ")
+    f[0], f[1], f[3] = str(tid), "(kworker/u64:9)" if kthread else "(sshd)", "2" if kthread else "1000"
+    f[8] = str(int(f[8]) | 0x00200000) if kthread else f[8]
+    with open(os.path.join(dst, "stat"), "w") as out:
+        out.write(" ".join(f))
+    if kthread:  # kthreadd's child, as every kernel thread
+        with open(os.path.join(root, "proc/2/task/2/children"), "a") as out:
+            out.write(f"{tid} ")
+
+
+@check("activate on a busy v1 host: a child forked into the root set while its tasks move follows them")
+def _():
+    cfg = os.path.join(EX, "numa-2vm.yaml")
+    root_set, host_set = "/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/cpuset/cpushield.host"
+    children = ["4194000", "4194001", "4194002"]  # each forked while the one before moved
+    hook = {"CPUSHIELD_TEST_FORK_DURING_MOVE": f"{root_set}:4194000"}
+    for kthread_at in (None, 1):
+        root, state = fixture_copy("xeon-2s"), state_dir()
+        for i, tid in enumerate(children):
+            newborn(root, int(tid), kthread=i == kthread_at)
+        p = cs(root, cfg, "activate", "nfv", state=state, env=hook)
+        assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+        root_tasks = read(root, f"{root_set}/tasks").split()
+        host_tasks = read(root, f"{host_set}/tasks").split()
+        if kthread_at is None:
+            assert set(children) <= set(host_tasks) and not set(children) & set(root_tasks), (root_tasks, host_tasks)
+        else:
+            # the user child follows; a new kernel thread stays (v1 cannot
+            # attach the per-CPU ones), so it forks nothing more that moves
+            assert "4194000" in host_tasks and "4194001" in root_tasks and "4194002" not in root_tasks + host_tasks
+        # nothing left for the next run to move
+        p = cs(root, cfg, "--output", "json", "plan", state=state)
+        targets = [c["target"] for c in json.loads(p.stdout)["changes"] if not c["target"].startswith("libvirt:")]
+        assert not [t for t in targets if t.startswith("/sys/fs/cgroup/")], (kthread_at, targets)
+
+
 @check("power: a lowered maximum is raised before the minimum, and both come back")
 def _():
     cfg = os.path.join(EX, "desktop-4790k.yaml")

@@ -109,10 +109,26 @@ phase snapshot
 snapshot > /tmp/before
 
 # --- apply -------------------------------------------------------------------
+# A busy v1 host: a loop forking sleepers in the root set while activate
+# moves the set's tasks out; a child born before its parent moved must
+# follow it, not stay on every CPU until the next run.
+if [ "$VM_CGROUP" = v1 ]; then
+    sh -c 'while :; do sleep 30 & sleep 0.05; done' & spawner=$!
+    sleep 1
+fi
 phase activate
 out=$($CS --verbose activate vm 2>&1); rc=$?
 echo "$out" | sed 's/^/LOG /'
 expect_eq activate-exit "$rc" 0
+if [ "$VM_CGROUP" = v1 ]; then
+    kill $spawner; wait $spawner 2>/dev/null
+    cp $C/cpuset/tasks /tmp/roottasks
+    vmhelper tasks > /tmp/tasks
+    awk 'FILENAME == ARGV[1] { r[$1] = 1; next } { split($1, k, "@") } (k[1] in r) && $2 == "-" { print k[1] " " $4 }' \
+        /tmp/roottasks /tmp/tasks > /tmp/rootleft
+    expect_eq v1-no-user-task-left-in-root-set "$(wc -l < /tmp/rootleft)" 0
+    sed 's/^/INFO left in the root set: /' /tmp/rootleft | head -n 5
+fi
 
 sleep 600 & late=$!   # started after apply
 
