@@ -261,7 +261,6 @@ static void plan_pressure_host(const PlanInput *in, Plan *p, const char *vms) {
         for (size_t i = 0; i <= h->cg.tree.n; i++) {
                 _cleanup_free_ char *t = host_group_target(h, in->cfg, i);
                 const char *cur;
-
                 int r = t ? observed_get(in->obs, t, &cur) : -ENOENT;
 
                 if (r < 0 && r != -ENOENT && startswith(t, CGROUP2_UNMOUNTED))
