@@ -352,6 +352,20 @@ def _():
     assert changes and unified == [(f"/{U}/cgroup.pressure", "1", "0")], unified
 
 
+def revert_and_converge(crashed, state, cfg, before, converged, k):
+    """After a run killed after its kth write: revert on the tree gives back
+    `before`, and apply on a copy of it (and of its state) reaches
+    `converged`. Returns the copy."""
+    again, state2 = state_dir(), state_dir()
+    shutil.copytree(crashed, again, symlinks=True, dirs_exist_ok=True)
+    shutil.copytree(state, state2, dirs_exist_ok=True)
+    p = run("--root", crashed, "--config", cfg, "--libvirt", "no", "revert", state=state)
+    assert p.returncode == 0 and tree_digest(crashed) == before, (k, p.stdout, p.stderr)
+    p = run("--root", again, "--config", cfg, "--libvirt", "no", "apply", state=state2)
+    assert p.returncode == 0 and tree_digest(again) == converged, (k, p.stdout, p.stderr)
+    return again
+
+
 def legacy_v1(root):
     """The Xeon without systemd's unified hierarchy (cgroup v1 alone, as
     systemd's legacy mode or OpenRC's): no cgroup2 mounted; the kernel's
@@ -438,14 +452,8 @@ def _():
         crashed, state = crash(k)
         assert read(crashed, ROOT2) == "0", k
         assert "cgroup2:/cgroup.pressure" in open(os.path.join(state, "journal")).read(), k
-        again, state2 = state_dir(), state_dir()
-        shutil.copytree(crashed, again, symlinks=True, dirs_exist_ok=True)
-        shutil.copytree(state, state2, dirs_exist_ok=True)
-        p = run("--root", crashed, "--config", NUMA, "--libvirt", "no", "revert", state=state)
-        assert p.returncode == 0 and tree_digest(crashed) == before, (k, p.stdout, p.stderr)
-        p = run("--root", again, "--config", NUMA, "--libvirt", "no", "apply", state=state2)
-        assert p.returncode == 0 and read(again, ROOT2) == "1", (k, p.stdout, p.stderr)
-        assert tree_digest(again) == converged, k
+        again = revert_and_converge(crashed, state, NUMA, before, converged, k)
+        assert read(again, ROOT2) == "1", k
 
 
 HOST_GROUPS = ["", "init.scope", "system.slice", "user.slice"]  # "" = the root (host-wide PSI)
@@ -503,13 +511,7 @@ def _():
         p = run("--root", crashed, "--config", move, "--libvirt", "no", "activate", "win10", state=state,
                 env={"CPUSHIELD_TEST_CRASH_AFTER_WRITES": str(k)})
         assert p.returncode in (-9, 0), (k, p.returncode, p.stderr)
-        again, state2 = state_dir(), state_dir()
-        shutil.copytree(crashed, again, symlinks=True, dirs_exist_ok=True)
-        shutil.copytree(state, state2, dirs_exist_ok=True)
-        p = run("--root", crashed, "--config", move, "--libvirt", "no", "revert", state=state)
-        assert p.returncode == 0 and tree_digest(crashed) == before, (k, p.stdout, p.stderr)
-        p = run("--root", again, "--config", move, "--libvirt", "no", "apply", state=state2)
-        assert p.returncode == 0 and tree_digest(again) == converged, (k, p.stdout, p.stderr)
+        again = revert_and_converge(crashed, state, move, before, converged, k)
         assert [pressure(again, rel) for rel in HOST_GROUPS] == ["1"] * 4, k
 
 
